@@ -1,0 +1,3 @@
+"""feedmix: personalized feeds with ads mixed in."""
+
+__version__ = "0.1.0"

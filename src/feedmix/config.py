@@ -1,0 +1,97 @@
+"""One configuration object, loadable from TOML, whose defaults run the demo out of the box.
+
+[server]    host, port, workers (pipeline thread pool)
+[data]      posts = "demo" | "full" | a path;  now = corpus clock override (unix seconds)
+[users]     count, seed  (the simulated population the server knows)
+[stores]    event_log, seen, sessions  (URLs: sqlite:///..., memory://, redis://...)
+[pipelines.<name>.params]  param default overrides per pipeline
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from feedmix.corpus.reddit_corpus import default_data_dir, demo_data_dir
+
+
+class ConfigFileError(ValueError):
+    pass
+
+
+@dataclass
+class FeedmixConfig:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 4
+    posts: str = "demo"
+    now: float | None = None
+    users: int = 2000
+    users_seed: int = 42
+    state_dir: str = field(default_factory=lambda: os.environ.get("FEEDMIX_STATE_DIR", "var"))
+    event_log: str = ""
+    seen_store: str = "memory://"
+    session_store: str = "memory://"
+    pipeline_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.event_log:
+            self.event_log = f"sqlite:///{Path(self.state_dir).resolve() / 'events.db'}"
+        if not 1 <= self.port <= 65535:
+            raise ConfigFileError(f"server.port: {self.port} is not a TCP port")
+        if not 1 <= self.workers <= 64:
+            raise ConfigFileError(f"server.workers: {self.workers} is outside 1..64")
+        if not 0 <= self.users <= 1_000_000:
+            raise ConfigFileError(f"users.count: {self.users} is outside 0..1000000")
+
+    def posts_path(self) -> Path:
+        if self.posts == "demo":
+            return demo_data_dir()
+        if self.posts == "full":
+            return default_data_dir()
+        return Path(self.posts)
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike[str]) -> FeedmixConfig:
+        try:
+            raw = tomllib.loads(Path(path).read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigFileError(f"{path}: {exc}") from exc
+        return cls.from_dict(raw)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> FeedmixConfig:
+        mapping = {
+            "server": {"host": "host", "port": "port", "workers": "workers"},
+            "data": {"posts": "posts", "now": "now"},
+            "users": {"count": "users", "seed": "users_seed"},
+            "stores": {
+                "state_dir": "state_dir",
+                "event_log": "event_log",
+                "seen": "seen_store",
+                "sessions": "session_store",
+            },
+        }
+        kwargs: dict[str, Any] = {}
+        for section, values in raw.items():
+            if section == "pipelines":
+                kwargs["pipeline_params"] = {
+                    name: dict(p.get("params", {})) for name, p in values.items() if isinstance(p, dict)
+                }
+                continue
+            if section not in mapping:
+                raise ConfigFileError(
+                    f"unknown section [{section}] (known: {sorted([*mapping, 'pipelines'])})"
+                )
+            for key, value in values.items():
+                if key not in mapping[section]:
+                    raise ConfigFileError(f"unknown key {section}.{key} (known: {sorted(mapping[section])})")
+                kwargs[mapping[section][key]] = value
+        types = {f.name: f.type for f in fields(cls)}
+        for name, value in kwargs.items():
+            if types[name] in ("int",) and not isinstance(value, int):
+                raise ConfigFileError(f"{name}: expected an integer, got {value!r}")
+        return cls(**kwargs)

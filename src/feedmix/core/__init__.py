@@ -1,0 +1,38 @@
+"""The pipeline framework: queries, columnar candidates, component contracts, execution."""
+
+from feedmix.core.candidates import CandidateBatch
+from feedmix.core.components import (
+    CandidateHydrator,
+    CandidateSource,
+    Component,
+    Filter,
+    Gate,
+    QueryHydrator,
+    Scorer,
+    Selector,
+    SideEffect,
+)
+from feedmix.core.params import ParamError, Params, ParamSpec
+from feedmix.core.pipeline import ConfigError, Pipeline, PipelineConfig
+from feedmix.core.query import Deadline, Query
+
+__all__ = [
+    "CandidateBatch",
+    "CandidateHydrator",
+    "CandidateSource",
+    "Component",
+    "ConfigError",
+    "Deadline",
+    "Filter",
+    "Gate",
+    "ParamError",
+    "ParamSpec",
+    "Params",
+    "Pipeline",
+    "PipelineConfig",
+    "Query",
+    "QueryHydrator",
+    "Scorer",
+    "Selector",
+    "SideEffect",
+]

@@ -1,0 +1,165 @@
+"""One small interface per component type.
+
+A product engineer writes a subclass with one method and, if it needs knobs, a ``PARAMS`` list.
+Everything else (enable switch, timeout, failure handling, tracing, metrics) is the framework's.
+Every component gets two params for free: ``<id>.enabled`` (the kill switch) and
+``<id>.timeout_ms`` (0 = no own timeout; the request deadline still applies).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from feedmix.core.candidates import CandidateBatch
+from feedmix.core.params import ParamSpec
+from feedmix.core.query import Query
+
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def validate_identifier(identifier: str) -> str:
+    if not isinstance(identifier, str) or not _IDENTIFIER.match(identifier):
+        raise ValueError(
+            f"component identifier {identifier!r} is invalid: use 1-64 lowercase letters, digits or _,"
+            " starting with a letter"
+        )
+    return identifier
+
+
+class Component:
+    """Base of every component: an identifier, an owner and declared params.
+
+    ``PARAMS`` are declared without the identifier prefix (``limit``); the pipeline registers
+    them as ``<identifier>.limit`` so two instances of one class never collide.
+    """
+
+    KIND: ClassVar[str] = "component"
+    PARAMS: ClassVar[Sequence[ParamSpec]] = ()
+    #: the team that owns the component; cost accounting groups by it.
+    owner: str = "feed"
+    #: run even when the deadline has passed (cheap, correctness-relevant steps such as safety filters)
+    essential: bool = False
+
+    def __init__(self, identifier: str, **options: Any) -> None:
+        self.identifier = validate_identifier(identifier)
+        if options:
+            raise TypeError(f"{type(self).__name__} got unknown options: {sorted(options)}")
+
+    def param(self, query: Query, name: str) -> Any:
+        return query.params[f"{self.identifier}.{name}"]
+
+    def declared_params(self) -> list[ParamSpec]:
+        own = [
+            ParamSpec(f"{self.identifier}.enabled", bool, True, f"kill switch of {self.identifier}"),
+            ParamSpec(
+                f"{self.identifier}.timeout_ms",
+                float,
+                0.0,
+                f"own timeout of {self.identifier} in ms (0: only the request deadline)",
+                min=0,
+                max=60_000,
+            ),
+        ]
+        for spec in self.PARAMS:
+            own.append(
+                ParamSpec(
+                    f"{self.identifier}.{spec.name}",
+                    spec.type,
+                    spec.default,
+                    spec.description,
+                    spec.min,
+                    spec.max,
+                    spec.choices,
+                )
+            )
+        return own
+
+    def enabled(self, query: Query) -> bool:
+        return bool(query.params[f"{self.identifier}.enabled"])
+
+    def timeout_s(self, query: Query) -> float | None:
+        ms = float(query.params[f"{self.identifier}.timeout_ms"])
+        return ms / 1000.0 if ms > 0 else None
+
+
+class Gate(Component):
+    """Decides whether the pipeline (or a component it is attached to) runs for this query."""
+
+    KIND = "gate"
+
+    def allow(self, query: Query) -> bool:
+        raise NotImplementedError
+
+
+class QueryHydrator(Component):
+    """Adds query-level features (user profile, seen posts). Runs concurrently with its peers."""
+
+    KIND = "query_hydrator"
+
+    def hydrate(self, query: Query) -> Mapping[str, Any]:
+        raise NotImplementedError
+
+
+class CandidateSource(Component):
+    """Returns candidates for the query. Sources run concurrently under the request deadline."""
+
+    KIND = "source"
+
+    def fetch(self, query: Query) -> CandidateBatch:
+        raise NotImplementedError
+
+
+class CandidateHydrator(Component):
+    """Adds feature columns for all candidates in one call (one round trip to a store)."""
+
+    KIND = "candidate_hydrator"
+
+    def hydrate(self, query: Query, batch: CandidateBatch) -> Mapping[str, npt.ArrayLike]:
+        raise NotImplementedError
+
+
+class Filter(Component):
+    """Returns a boolean mask: True keeps the candidate."""
+
+    KIND = "filter"
+
+    def keep(self, query: Query, batch: CandidateBatch) -> npt.NDArray[np.bool_]:
+        raise NotImplementedError
+
+
+class Scorer(Component):
+    """Returns the new ``score`` array, or a mapping with ``score`` plus named score parts.
+
+    Score parts (for example ``score.quality``) are kept as columns so the trace and the
+    console can say why an item ranks where it does.
+    """
+
+    KIND = "scorer"
+
+    def score(
+        self, query: Query, batch: CandidateBatch
+    ) -> npt.NDArray[np.floating[Any]] | Mapping[str, npt.NDArray[Any]]:
+        raise NotImplementedError
+
+
+class Selector(Component):
+    """Receives candidates sorted by score (best first) and returns the positions to keep, in order."""
+
+    KIND = "selector"
+
+    def select(self, query: Query, batch: CandidateBatch) -> npt.NDArray[np.integer[Any]]:
+        raise NotImplementedError
+
+
+class SideEffect(Component):
+    """Runs after the response is ready (impression logs, caches); can neither fail nor delay it."""
+
+    KIND = "side_effect"
+
+    def run(self, query: Query, result: Any) -> None:
+        raise NotImplementedError

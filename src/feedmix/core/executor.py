@@ -1,0 +1,348 @@
+"""Runs a built pipeline for one query: order, concurrency, deadlines, fail-open, trace, metrics.
+
+Query hydrators run concurrently, then candidate sources run concurrently, both on a small
+shared thread pool and both bounded by the request deadline (and each component's own timeout).
+A component that raises or is late is dropped from this request: its output is ignored, the
+trace names it and the result reports ``coverage < 1`` and ``degraded``. The columnar stages
+(hydrators, filters, scorers, selectors) run inline on the request thread, because a thread hop
+costs more than most of them; one with its own ``timeout_ms`` is run on the pool so that it can
+be abandoned. When the deadline has passed, the remaining non-essential components are skipped
+and the candidates gathered so far are ranked and returned (partial results beat no results).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+
+from feedmix.core import metrics
+from feedmix.core.candidates import CandidateBatch
+from feedmix.core.components import Component
+from feedmix.core.pipeline import Pipeline
+from feedmix.core.query import Query
+from feedmix.core.trace import ComponentTrace, RequestTrace, StageTrace
+
+log = logging.getLogger(__name__)
+R = TypeVar("R")
+
+SOURCE_COLUMN = "source"
+SCORE_COLUMN = "score"
+
+
+@dataclass
+class PipelineResult:
+    query: Query
+    #: the selected candidates, best first, at most ``query.limit``
+    batch: CandidateBatch
+    trace: RequestTrace
+    #: names of the sources, indexed by the ``source`` column
+    source_names: list[str]
+
+    @property
+    def coverage(self) -> float:
+        return self.trace.coverage()
+
+    @property
+    def failed_components(self) -> list[str]:
+        return self.trace.failed_components()
+
+    @property
+    def degraded(self) -> bool:
+        return bool(self.failed_components)
+
+
+def _call_with_batch(call: Callable[[Any, CandidateBatch], R], batch: CandidateBatch, comp: Any) -> R:
+    return call(comp, batch)
+
+
+class PipelineExecutor:
+    """Executes pipelines; owns the worker pool and the side-effect pool."""
+
+    def __init__(self, workers: int = 8, side_effect_workers: int = 1) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="feedmix-stage")
+        self._side_pool = ThreadPoolExecutor(
+            max_workers=side_effect_workers, thread_name_prefix="feedmix-side"
+        )
+
+    def shutdown(self, wait_for_side_effects: bool = True) -> None:
+        self._side_pool.shutdown(wait=wait_for_side_effects)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- one request ---------------------------------------------------------------------------
+
+    def run(self, pipeline: Pipeline, query: Query) -> PipelineResult:
+        wall0, cpu0 = time.perf_counter(), time.thread_time()
+        trace = RequestTrace(pipeline=pipeline.name, request_id=query.request_id)
+        source_names = [s.identifier for s in pipeline.sources]
+
+        gate_stage = StageTrace("gates")
+        passed = {g.identifier: self._gate(g, query, gate_stage) for g in pipeline.gates}
+        if pipeline.gates:
+            trace.stages.append(gate_stage)
+        if not all(passed.values()):
+            return self._finish(pipeline, query, CandidateBatch.empty(), trace, source_names, wall0, cpu0)
+
+        def runnable(comps: Sequence[Component], stage: StageTrace) -> list[Any]:
+            out = []
+            for c in comps:
+                if not c.enabled(query):
+                    stage.components.append(ComponentTrace(c.identifier, c.KIND, "disabled", owner=c.owner))
+                elif not all(passed.get(g, True) for g in pipeline.component_gates.get(c.identifier, ())):
+                    stage.components.append(ComponentTrace(c.identifier, c.KIND, "gated", owner=c.owner))
+                else:
+                    out.append(c)
+            return out
+
+        # 1. query hydration, concurrently
+        stage = StageTrace("query_hydration")
+        features = self._concurrent(
+            query, runnable(pipeline.query_hydrators, stage), stage, lambda c: c.hydrate(query)
+        )
+        for _, feats in features:
+            query = query.with_features(feats)
+        trace.stages.append(stage)
+
+        # 2. candidate sources, concurrently; merge in source order, first occurrence wins
+        stage = StageTrace("sources")
+        fetched = self._concurrent(query, runnable(pipeline.sources, stage), stage, lambda c: c.fetch(query))
+        parts = []
+        for comp, got in fetched:
+            if not isinstance(got, CandidateBatch):
+                self._fail(stage, comp.identifier, "error", TypeError(f"returned {type(got).__name__}"))
+                continue
+            code = np.full(len(got), source_names.index(comp.identifier), dtype=np.int16)
+            parts.append(got.with_columns({SOURCE_COLUMN: code}))
+        batch = CandidateBatch.concat(parts).dedup()
+        if not batch.has(SCORE_COLUMN):
+            batch = batch.with_columns({SCORE_COLUMN: np.zeros(len(batch), dtype=np.float64)})
+        batch = batch.head(int(query.params["pipeline.max_candidates"]))
+        stage.candidates_out = len(batch)
+        trace.stages.append(stage)
+
+        # 3. candidate hydration
+        stage = StageTrace("candidate_hydration", candidates_in=len(batch))
+        for comp in runnable(pipeline.candidate_hydrators, stage):
+            cols = self._inline(query, comp, stage, batch, lambda c, b: c.hydrate(query, b))
+            if cols is not None:
+                try:
+                    batch = batch.with_columns(cols)
+                except (ValueError, TypeError) as exc:
+                    self._fail(stage, comp.identifier, "error", exc)
+        stage.candidates_out = len(batch)
+        trace.stages.append(stage)
+
+        # 4. filters, in order (cheap first is the config's job)
+        stage = StageTrace("filters", candidates_in=len(batch))
+        for comp in runnable(pipeline.filters, stage):
+            mask = self._inline(query, comp, stage, batch, lambda c, b: c.keep(query, b))
+            if mask is not None:
+                try:
+                    batch = batch.filter(mask)
+                except (ValueError, TypeError) as exc:
+                    self._fail(stage, comp.identifier, "error", exc)
+            stage.components[-1].candidates_out = len(batch)
+        stage.candidates_out = len(batch)
+        trace.stages.append(stage)
+
+        # 5. scorers, in order; each may read the score of the one before
+        stage = StageTrace("scorers", candidates_in=len(batch))
+        for comp in runnable(pipeline.scorers, stage):
+            out = self._inline(query, comp, stage, batch, lambda c, b: c.score(query, b))
+            if out is not None:
+                try:
+                    cols = out if isinstance(out, dict) else {SCORE_COLUMN: out}
+                    if SCORE_COLUMN not in cols:
+                        raise ValueError("a scorer's mapping must contain 'score'")
+                    batch = batch.with_columns({k: np.asarray(v, dtype=np.float64) for k, v in cols.items()})
+                except (ValueError, TypeError) as exc:
+                    self._fail(stage, comp.identifier, "error", exc)
+        stage.candidates_out = len(batch)
+        trace.stages.append(stage)
+
+        # 6. sort by score, then selectors narrow and reorder
+        order = np.argsort(-batch.column(SCORE_COLUMN), kind="stable")
+        batch = batch.take(order)
+        stage = StageTrace("selectors", candidates_in=len(batch))
+        for comp in runnable(pipeline.selectors, stage):
+            picked = self._inline(query, comp, stage, batch, lambda c, b: c.select(query, b))
+            if picked is not None:
+                try:
+                    idx = np.asarray(picked, dtype=np.intp)
+                    if idx.ndim != 1 or (len(idx) and (idx.min() < 0 or idx.max() >= len(batch))):
+                        raise ValueError("selector returned positions outside the batch")
+                    batch = batch.take(idx)
+                except (ValueError, TypeError) as exc:
+                    self._fail(stage, comp.identifier, "error", exc)
+            stage.components[-1].candidates_out = len(batch)
+        batch = batch.head(query.limit)
+        stage.candidates_out = len(batch)
+        trace.stages.append(stage)
+
+        result = self._finish(pipeline, query, batch, trace, source_names, wall0, cpu0)
+        for comp in runnable(pipeline.side_effects, StageTrace("side_effects")):
+            self._side_pool.submit(self._side_effect, pipeline.name, comp, query, result)
+        return result
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _finish(
+        self,
+        pipeline: Pipeline,
+        query: Query,
+        batch: CandidateBatch,
+        trace: RequestTrace,
+        source_names: list[str],
+        wall0: float,
+        cpu0: float,
+    ) -> PipelineResult:
+        trace.wall_ms = (time.perf_counter() - wall0) * 1000.0
+        # CPU of this thread plus what the pool spent on this request's concurrent components
+        pooled = sum(
+            c.cpu_ms for s in trace.stages if s.stage in ("query_hydration", "sources") for c in s.components
+        )
+        trace.cpu_ms = (time.thread_time() - cpu0) * 1000.0 + pooled
+        metrics.record(trace)
+        return PipelineResult(query, batch, trace, source_names)
+
+    @staticmethod
+    def _fail(stage: StageTrace, identifier: str, status: str, exc: BaseException) -> None:
+        for c in reversed(stage.components):
+            if c.component == identifier:
+                c.status = status  # type: ignore[assignment]
+                c.error = f"{type(exc).__name__}: {exc}"
+                break
+        log.warning("component %s failed (%s): %s", identifier, status, exc)
+
+    def _gate(self, gate: Any, query: Query, stage: StageTrace) -> bool:
+        ct = ComponentTrace(gate.identifier, gate.KIND, owner=gate.owner)
+        stage.components.append(ct)
+        if not gate.enabled(query):
+            ct.status = "disabled"
+            return True
+        try:
+            allowed = bool(gate.allow(query))
+        except Exception as exc:  # a broken gate fails open: the pipeline runs
+            ct.status, ct.error = "error", f"{type(exc).__name__}: {exc}"
+            return True
+        if not allowed:
+            ct.status = "gated"
+        return allowed
+
+    @staticmethod
+    def _timed(comp: Component, fn: Callable[[Any], R]) -> tuple[R, float, float]:
+        w, c = time.perf_counter(), time.thread_time()
+        out = fn(comp)
+        return out, (time.perf_counter() - w) * 1000.0, (time.thread_time() - c) * 1000.0
+
+    def _inline(
+        self,
+        query: Query,
+        comp: Component,
+        stage: StageTrace,
+        batch: CandidateBatch,
+        call: Callable[[Any, CandidateBatch], R],
+    ) -> R | None:
+        n_in = len(batch)
+        fn: Callable[[Any], R] = functools.partial(_call_with_batch, call, batch)
+        ct = ComponentTrace(
+            comp.identifier, comp.KIND, candidates_in=n_in, candidates_out=n_in, owner=comp.owner
+        )
+        stage.components.append(ct)
+        if query.deadline.expired() and not comp.essential:
+            ct.status, ct.error = "skipped", "request deadline passed before it ran"
+            return None
+        own = comp.timeout_s(query)
+        w0, c0 = time.perf_counter(), time.thread_time()
+        try:
+            if own is None:
+                out, ct.wall_ms, ct.cpu_ms = self._timed(comp, fn)
+            else:
+                budget = own if comp.essential else min(own, query.deadline.remaining_s())
+                fut = self._pool.submit(self._timed, comp, fn)
+                try:
+                    out, ct.wall_ms, ct.cpu_ms = fut.result(timeout=budget)
+                except TimeoutError:
+                    ct.status, ct.error = "timeout", f"no answer within {budget * 1000:.1f} ms"
+                    ct.wall_ms = (time.perf_counter() - w0) * 1000.0
+                    return None
+        except Exception as exc:
+            ct.status, ct.error = "error", f"{type(exc).__name__}: {exc}"
+            ct.wall_ms, ct.cpu_ms = (time.perf_counter() - w0) * 1000.0, (time.thread_time() - c0) * 1000.0
+            log.warning("component %s failed: %s", comp.identifier, traceback.format_exc(limit=3))
+            return None
+        finally:
+            stage.wall_ms += ct.wall_ms
+            stage.cpu_ms += ct.cpu_ms
+        return out
+
+    def _concurrent(
+        self, query: Query, comps: Sequence[Component], stage: StageTrace, fn: Callable[[Any], R]
+    ) -> list[tuple[Component, R]]:
+        """Run ``comps`` on the pool; return the results that arrived in time, in config order."""
+        if not comps:
+            return []
+        start = time.perf_counter()
+        traces: dict[Future[Any], ComponentTrace] = {}
+        limits: dict[Future[Any], float] = {}
+        order: dict[Future[Any], int] = {}
+        for i, comp in enumerate(comps):
+            ct = ComponentTrace(comp.identifier, comp.KIND, owner=comp.owner)
+            stage.components.append(ct)
+            fut = self._pool.submit(self._timed, comp, fn)
+            traces[fut], order[fut] = ct, i
+            own = comp.timeout_s(query)
+            limits[fut] = min(query.deadline.expires_at, start + own) if own else query.deadline.expires_at
+        pending = set(traces)
+        done_ok: list[tuple[int, Component, R]] = []
+        while pending:
+            now = time.perf_counter()
+            for fut in [f for f in pending if not f.done() and limits[f] <= now]:
+                ct = traces[fut]
+                ct.status, ct.error = "timeout", f"no answer within {(limits[fut] - start) * 1000:.1f} ms"
+                ct.wall_ms = (now - start) * 1000.0
+                pending.discard(fut)
+            finished = [f for f in pending if f.done()]
+            for fut in finished:
+                pending.discard(fut)
+                ct = traces[fut]
+                try:
+                    out, ct.wall_ms, ct.cpu_ms = fut.result()
+                except Exception as exc:
+                    ct.status, ct.error = "error", f"{type(exc).__name__}: {exc}"
+                    ct.wall_ms = (time.perf_counter() - start) * 1000.0
+                    log.warning("component %s failed: %s", ct.component, exc)
+                    continue
+                ct.candidates_out = len(out) if isinstance(out, CandidateBatch) else 0
+                done_ok.append((order[fut], comps[order[fut]], out))
+            if pending:
+                next_limit = min(limits[f] for f in pending)
+                wait(pending, timeout=max(0.0, next_limit - time.perf_counter()), return_when=FIRST_COMPLETED)
+        stage.wall_ms = (time.perf_counter() - start) * 1000.0
+        stage.cpu_ms = sum(c.cpu_ms for c in stage.components)
+        done_ok.sort(key=lambda t: t[0])
+        return [(c, out) for _, c, out in done_ok]
+
+    @staticmethod
+    def _side_effect(pipeline: str, comp: Any, query: Query, result: PipelineResult) -> None:
+        w, c = time.perf_counter(), time.thread_time()
+        status = "ok"
+        try:
+            comp.run(query, result)
+        except Exception as exc:
+            status = "error"
+            log.warning("side effect %s failed: %s", comp.identifier, exc)
+        finally:
+            metrics.COMPONENT_LATENCY.labels(pipeline, "side_effects", comp.identifier).observe(
+                time.perf_counter() - w
+            )
+            metrics.COMPONENT_CPU.labels(pipeline, comp.identifier, comp.owner).inc(time.thread_time() - c)
+            if status != "ok":
+                metrics.COMPONENT_FAILURES.labels(pipeline, comp.identifier, status).inc()

@@ -1,0 +1,77 @@
+"""Prometheus metrics the framework records for every request, debug or not."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+from feedmix.core.trace import RequestTrace
+
+_LATENCY_BUCKETS = (
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.002,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+)
+
+REQUEST_LATENCY = Histogram(
+    "feedmix_pipeline_latency_seconds", "Wall time of a pipeline run", ["pipeline"], buckets=_LATENCY_BUCKETS
+)
+REQUEST_CPU = Counter("feedmix_pipeline_cpu_seconds_total", "CPU time of pipeline runs", ["pipeline"])
+REQUESTS = Counter("feedmix_pipeline_requests_total", "Pipeline runs", ["pipeline"])
+DEGRADED = Counter("feedmix_pipeline_degraded_total", "Pipeline runs with a failed component", ["pipeline"])
+STAGE_LATENCY = Histogram(
+    "feedmix_stage_latency_seconds",
+    "Wall time of a pipeline stage",
+    ["pipeline", "stage"],
+    buckets=_LATENCY_BUCKETS,
+)
+STAGE_CPU = Counter("feedmix_stage_cpu_seconds_total", "CPU time of a pipeline stage", ["pipeline", "stage"])
+COMPONENT_LATENCY = Histogram(
+    "feedmix_component_latency_seconds",
+    "Wall time of a component",
+    ["pipeline", "stage", "component"],
+    buckets=_LATENCY_BUCKETS,
+)
+COMPONENT_CPU = Counter(
+    "feedmix_component_cpu_seconds_total", "CPU time of a component", ["pipeline", "component", "owner"]
+)
+COMPONENT_FAILURES = Counter(
+    "feedmix_component_failures_total", "Component errors and timeouts", ["pipeline", "component", "status"]
+)
+COMPONENT_CANDIDATES_IN = Counter(
+    "feedmix_component_candidates_in_total", "Candidates a component received", ["pipeline", "component"]
+)
+COMPONENT_CANDIDATES_OUT = Counter(
+    "feedmix_component_candidates_out_total", "Candidates a component returned", ["pipeline", "component"]
+)
+
+
+def record(trace: RequestTrace) -> None:
+    p = trace.pipeline
+    REQUESTS.labels(p).inc()
+    REQUEST_LATENCY.labels(p).observe(trace.wall_ms / 1000.0)
+    REQUEST_CPU.labels(p).inc(trace.cpu_ms / 1000.0)
+    if trace.failed_components():
+        DEGRADED.labels(p).inc()
+    for stage in trace.stages:
+        STAGE_LATENCY.labels(p, stage.stage).observe(stage.wall_ms / 1000.0)
+        STAGE_CPU.labels(p, stage.stage).inc(stage.cpu_ms / 1000.0)
+        for c in stage.components:
+            if c.failed:
+                COMPONENT_FAILURES.labels(p, c.component, c.status).inc()
+            if c.status in ("disabled", "gated", "skipped"):
+                continue
+            COMPONENT_LATENCY.labels(p, stage.stage, c.component).observe(c.wall_ms / 1000.0)
+            COMPONENT_CPU.labels(p, c.component, c.owner).inc(c.cpu_ms / 1000.0)
+            COMPONENT_CANDIDATES_IN.labels(p, c.component).inc(c.candidates_in)
+            COMPONENT_CANDIDATES_OUT.labels(p, c.component).inc(c.candidates_out)

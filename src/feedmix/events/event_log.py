@@ -1,0 +1,83 @@
+"""The durable, ordered, idempotent log every client event is written to first.
+
+Everything downstream (seen store, counters, training data) can be rebuilt from the log, so it is
+the only place an acknowledged event must never be lost. The contract every backend keeps:
+
+* ``append`` is all-or-nothing per call and returns only once the events are durable (as durable
+  as the backend gets; see each implementation);
+* it is idempotent by ``event_id``: an id already in the log (or earlier in the same call) is
+  counted in ``duplicates`` and not stored again, so clients can retry a batch blindly;
+* each stored event gets an integer offset; offsets are strictly increasing in append order and
+  are assigned while the backend's write lock is held, so a reader tailing with ``read(after=last)``
+  never skips an event that commits later with a smaller offset.
+
+Backends are chosen by URL with ``open_event_log``; failures of the storage itself raise
+``EventLogUnavailable`` (the HTTP layer answers 503, and the client retries).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from feedmix.events.schema import Event
+
+DEFAULT_EVENT_LOG_URL = "sqlite:///events.db"
+
+
+class EventLogUnavailable(Exception):
+    """The log's storage failed; nothing from the failed call was stored."""
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    accepted: int
+    duplicates: int
+
+
+class EventLog(Protocol):
+    def append(self, events: Sequence[Event]) -> AppendResult:
+        """Store the events not already in the log, atomically and durably."""
+        ...
+
+    def read(self, after: int = 0, limit: int = 1000) -> list[tuple[int, Event]]:
+        """Up to ``limit`` (offset, event) pairs with offset > ``after``, in offset order."""
+        ...
+
+    def count(self) -> int:
+        """How many events the log holds."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def open_event_log(url: str = DEFAULT_EVENT_LOG_URL) -> EventLog:
+    """The event log for ``url``:
+
+    * ``sqlite:///relative/events.db`` or ``sqlite:////absolute/events.db`` (SQLAlchemy's
+      convention: what follows ``sqlite:///`` is the path) - the default, embedded and durable;
+    * ``memory://`` - in-process, for tests;
+    * ``redis://host:6379/0?stream=NAME[&dedup_ttl_s=604800][&maxlen=N][&timeout_ms=1000]``
+      (``rediss://`` for TLS) - a Redis Stream, see ``RedisEventLog``.
+    """
+    if url.startswith("sqlite:///"):
+        from feedmix.events.sqlite_event_log import SqliteEventLog
+
+        return SqliteEventLog.from_url(url)
+    if url.startswith("memory://"):
+        from feedmix.events.memory_event_log import MemoryEventLog
+
+        return MemoryEventLog()
+    if url.startswith(("redis://", "rediss://")):
+        from feedmix.events.redis_event_log import RedisEventLog
+
+        return RedisEventLog.from_url(url)
+    raise ValueError(f"unsupported event log URL {url!r} (use sqlite:///, memory:// or redis://)")
+
+
+def check_read_args(after: int, limit: int) -> None:
+    if after < 0:
+        raise ValueError(f"after must be >= 0, got {after}")
+    if limit < 1:
+        raise ValueError(f"limit must be >= 1, got {limit}")

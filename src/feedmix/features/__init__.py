@@ -1,0 +1,1 @@
+"""Features: what the ranking knows about posts, users and communities."""

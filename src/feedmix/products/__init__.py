@@ -1,0 +1,1 @@
+"""The concrete feeds: component wiring for each surface."""

@@ -1,0 +1,1 @@
+"""Ranking: scorers that order candidates and selectors that shape the final list."""

@@ -1,0 +1,1 @@
+"""Candidate sources: where a feed's candidates come from."""

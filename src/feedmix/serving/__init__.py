@@ -1,0 +1,1 @@
+"""HTTP service (REST), app wiring and the feed service behind the endpoints."""

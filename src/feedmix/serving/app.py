@@ -1,0 +1,220 @@
+"""The REST API (FastAPI): feeds, events, health, metrics and the console.
+
+Endpoints are plain ``def`` functions: FastAPI runs them on its worker threads, and the
+pipeline inside is synchronous numpy work plus the executor's own small pool. Responses are
+serialised with orjson; the pydantic models below document the shapes in the OpenAPI spec.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Annotated, Any
+
+import numpy as np
+import orjson
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+
+from feedmix import __version__
+from feedmix.console import STATIC_DIR
+from feedmix.core.params import ParamError
+from feedmix.events.event_log import EventLogUnavailable
+from feedmix.events.schema import EventBatch
+from feedmix.serving.cursor import Cursor, CursorError
+from feedmix.serving.feed_service import MAX_LIMIT, UnknownCommunity
+from feedmix.serving.runtime import Runtime
+from feedmix.stores.errors import StoreUnavailable
+
+USER_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+PARAM_PREFIX = "p."
+
+
+class FeedItem(BaseModel):
+    id: str
+    kind: str
+    position: int
+    title: str
+    community: str
+    score: float
+    source: str
+    created_utc: float
+    age_hours: float
+    post_score: int
+    num_comments: int
+    over_18: bool
+    url: str
+    permalink: str
+    score_parts: dict[str, float]
+
+
+class FeedResponse(BaseModel):
+    request_id: str
+    user_id: str
+    surface: str
+    items: list[FeedItem]
+    next_cursor: str | None
+    coverage: float
+    degraded: bool
+    failed_components: list[str]
+    user: dict[str, Any]
+    trace: dict[str, Any] | None = None
+
+
+class EventsAccepted(BaseModel):
+    accepted: int
+    duplicates: int
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(
+        orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY),
+        status_code=status,
+        media_type="application/json",
+    )
+
+
+def _field_error(loc: list[str], msg: str, status: int = 422) -> HTTPException:
+    return HTTPException(status_code=status, detail=[{"loc": loc, "msg": msg, "type": "value_error"}])
+
+
+def _overrides(request: Request) -> dict[str, str]:
+    return {k[len(PARAM_PREFIX) :]: v for k, v in request.query_params.items() if k.startswith(PARAM_PREFIX)}
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    app = FastAPI(
+        title="feedmix",
+        version=__version__,
+        description="Personalized feeds over real Reddit posts. Params of a pipeline can be overridden per "
+        "request with query parameters `p.<param>=<value>` (see `GET /v1/params`).",
+    )
+    app.state.runtime = runtime
+    feeds = runtime.feeds
+
+    def run_feed(
+        request: Request,
+        pipeline: str,
+        user_id: str,
+        limit: int,
+        cursor: str | None,
+        debug: bool,
+        community: str | None = None,
+    ) -> Response:
+        if not USER_ID.match(user_id):
+            raise _field_error(["query", "user_id"], "user_id must be 1-64 characters of A-Z a-z 0-9 _ . : -")
+        cur = None
+        if cursor:
+            try:
+                cur = Cursor.decode(cursor)
+            except CursorError as exc:
+                raise _field_error(["query", "cursor"], str(exc)) from None
+        try:
+            body = feeds.feed(pipeline, user_id, limit, cur, debug, _overrides(request), community=community)
+        except ParamError as exc:
+            raise _field_error(["query", PARAM_PREFIX + exc.name], str(exc)) from None
+        except UnknownCommunity as exc:
+            raise _field_error(["path", "name"], f"unknown community {exc.args[0]!r}", status=404) from None
+        return _json(body)
+
+    @app.get("/v1/feed", response_model=FeedResponse, tags=["feeds"])
+    def home_feed(
+        request: Request,
+        user_id: Annotated[str, Query(min_length=1, max_length=64, description="who is asking")],
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 25,
+        cursor: Annotated[
+            str | None, Query(max_length=256, description="next_cursor of the previous page")
+        ] = None,
+        debug: bool = False,
+    ) -> Response:
+        """The home feed of a user; unknown users get a cold-start feed."""
+        return run_feed(request, "home", user_id, limit, cursor, debug)
+
+    @app.get("/v1/communities/{name}/feed", response_model=FeedResponse, tags=["feeds"])
+    def community_feed(
+        request: Request,
+        name: str,
+        user_id: Annotated[str, Query(min_length=1, max_length=64)] = "anonymous",
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 25,
+        cursor: Annotated[str | None, Query(max_length=256)] = None,
+        debug: bool = False,
+    ) -> Response:
+        """The feed of one community, ranked for the user."""
+        return run_feed(request, "community", user_id, limit, cursor, debug, community=name)
+
+    @app.post("/v1/events", status_code=202, response_model=EventsAccepted, tags=["events"])
+    def post_events(batch: EventBatch) -> Response:
+        """Impressions, clicks, votes and hides; durable in the event log before 202 is returned."""
+        try:
+            res = runtime.ingestor.ingest(batch, now=time.time())
+        except EventLogUnavailable as exc:
+            raise HTTPException(status_code=503, detail=f"event log unavailable: {exc}") from None
+        return _json({"accepted": res.accepted, "duplicates": res.duplicates}, status=202)
+
+    @app.get("/v1/users", tags=["directory"])
+    def users(limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> Response:
+        """Simulated users the server knows (the demo population)."""
+        return _json({"users": runtime.population.to_json_rows(limit)})
+
+    @app.get("/v1/communities", tags=["directory"])
+    def communities() -> Response:
+        c = runtime.corpus
+        counts = c.post_counts()
+        order = np.argsort(-c.subscribers, kind="stable")
+        rows = [
+            {"name": c.communities[i], "subscribers_2013": int(c.subscribers[i]), "posts": int(counts[i])}
+            for i in order.tolist()
+        ]
+        return _json({"communities": rows})
+
+    @app.get("/v1/params", tags=["directory"])
+    def params(pipeline: str = "home") -> Response:
+        """Every param of a pipeline with type, default, bounds and description."""
+        if pipeline not in runtime.pipelines:
+            raise _field_error(
+                ["query", "pipeline"], f"unknown pipeline (known: {sorted(runtime.pipelines)})"
+            )
+        p = runtime.pipelines[pipeline]
+        rows = [
+            {
+                "name": s.name,
+                "type": s.type.__name__,
+                "default": p.default_params[s.name],
+                "min": s.min,
+                "max": s.max,
+                "description": s.description,
+            }
+            for s in p.param_registry.specs()
+        ]
+        return _json({"pipeline": pipeline, "params": rows})
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> Response:
+        return _json(
+            {
+                "status": "ok",
+                "version": __version__,
+                "corpus": runtime.corpus.describe(),
+                "users": len(runtime.population),
+                "uptime_s": round(time.time() - runtime.started_at, 1),
+            }
+        )
+
+    @app.get("/metrics", tags=["ops"])
+    def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")
+
+    @app.get("/", include_in_schema=False)
+    def console() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html")
+
+    @app.exception_handler(StoreUnavailable)
+    def store_down(_: Request, exc: StoreUnavailable) -> JSONResponse:
+        return JSONResponse({"detail": f"store unavailable: {exc}"}, status_code=503)
+
+    return app

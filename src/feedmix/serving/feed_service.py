@@ -1,0 +1,156 @@
+"""Runs a surface's pipeline for a request and turns the result into the API's response.
+
+It owns what must happen before the response leaves: recording the served ids for the next
+page (synchronously, or page 2 could repeat page 1), and building the response items.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from feedmix.core.executor import PipelineExecutor, PipelineResult
+from feedmix.core.pipeline import Pipeline
+from feedmix.core.query import Deadline, Query
+from feedmix.corpus.reddit_corpus import RedditCorpus
+from feedmix.retrieval.rows import ROW
+from feedmix.serving.cursor import Cursor
+from feedmix.stores.session_store import FeedSessionStore
+
+log = logging.getLogger(__name__)
+
+MAX_LIMIT = 100
+
+
+class UnknownCommunity(LookupError):
+    pass
+
+
+class FeedService:
+    def __init__(
+        self,
+        pipelines: Mapping[str, Pipeline],
+        executor: PipelineExecutor,
+        corpus: RedditCorpus,
+        sessions: FeedSessionStore,
+        now: float | None = None,
+    ) -> None:
+        self.pipelines = dict(pipelines)
+        self.executor = executor
+        self.corpus = corpus
+        self.sessions = sessions
+        self.now = corpus.now if now is None else now
+
+    def query(
+        self,
+        pipeline: str,
+        user_id: str,
+        limit: int = 25,
+        cursor: Cursor | None = None,
+        debug: bool = False,
+        overrides: Mapping[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> Query:
+        """Build the query; raises ``ParamError`` for a bad override before anything runs."""
+        p = self.pipelines[pipeline]
+        params = p.params(overrides)
+        cur = cursor or Cursor.new()
+        ctx = {"session_id": cur.session_id, "page": cur.page, **(context or {})}
+        return Query(
+            user_id=user_id,
+            surface=p.surface,
+            params=params,
+            deadline=Deadline.from_ms(float(params["pipeline.deadline_ms"])),
+            request_id=uuid.uuid4().hex[:16],
+            now=self.now,
+            limit=limit,
+            debug=debug,
+            context=ctx,
+        )
+
+    def feed(
+        self,
+        pipeline: str,
+        user_id: str,
+        limit: int = 25,
+        cursor: Cursor | None = None,
+        debug: bool = False,
+        overrides: Mapping[str, Any] | None = None,
+        community: str | None = None,
+    ) -> dict[str, Any]:
+        context: dict[str, Any] = {}
+        if community is not None:
+            if self.corpus.community_id(community) is None:
+                raise UnknownCommunity(community)
+            context["community"] = community
+        cur = cursor or Cursor.new()
+        query = self.query(pipeline, user_id, limit, cur, debug, overrides, context)
+        result = self.executor.run(self.pipelines[pipeline], query)
+        failed = list(result.failed_components)
+        next_cursor: str | None = None
+        if len(result.batch) > 0:
+            try:
+                self.sessions.add_served(cur.session_id, result.batch.ids)
+                next_cursor = cur.next().encode()
+            except Exception as exc:  # without the record, page 2 could repeat page 1: no cursor
+                log.warning("session store failed: %s", exc)
+                failed.append("session_store")
+        body: dict[str, Any] = {
+            "request_id": query.request_id,
+            "user_id": user_id,
+            "surface": query.surface,
+            "items": self.items(result),
+            "next_cursor": next_cursor,
+            "coverage": round(result.coverage, 4),
+            "degraded": bool(failed),
+            "failed_components": failed,
+            "user": {
+                "cold_start": bool(result.query.feature("user.cold_start", False)),
+                "communities": [
+                    self.corpus.communities[int(c)] for c in result.query.feature("user.communities", [])
+                ],
+            },
+        }
+        if debug:
+            body["trace"] = result.trace.as_dict()
+        return body
+
+    def items(self, result: PipelineResult) -> list[dict[str, Any]]:
+        batch, c = result.batch, self.corpus
+        if len(batch) == 0:
+            return []
+        rows = batch.column(ROW)
+        sources = batch.column("source")
+        scores = batch.column("score")
+        part_names = [n for n in batch.column_names if n.startswith("score.")]
+        parts = {n[len("score.") :]: batch.column(n) for n in part_names}
+        age_h = (self.now - c.created[rows]) / 3600.0
+        out = []
+        for i, r in enumerate(rows.tolist()):
+            out.append(
+                {
+                    "id": c.id_str[r],
+                    "kind": "post",
+                    "position": i,
+                    "title": c.titles[r],
+                    "community": c.communities[int(c.community[r])],
+                    "score": round(float(scores[i]), 6),
+                    "source": result.source_names[int(sources[i])],
+                    "created_utc": float(c.created[r]),
+                    "age_hours": round(float(age_h[i]), 2),
+                    "post_score": int(c.score[r]),
+                    "num_comments": int(c.num_comments[r]),
+                    "over_18": bool(c.over_18[r]),
+                    "url": c.urls[r],
+                    "permalink": c.permalinks[r],
+                    "score_parts": {k: round(float(v[i]), 6) for k, v in parts.items()},
+                }
+            )
+        return out
+
+    def served_ids(self, body: Mapping[str, Any]) -> np.ndarray[Any, np.dtype[np.int64]]:
+        return np.array([int(it["id"], 36) for it in body["items"]], dtype=np.int64)

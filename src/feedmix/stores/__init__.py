@@ -1,0 +1,11 @@
+"""Online per-user state: seen posts and feed sessions, in memory or in Redis.
+
+Pick a backend with a URL (``open_seen_store("redis://...")``); every backend failure surfaces as
+``StoreUnavailable`` so request code can fail open.
+"""
+
+from feedmix.stores.errors import StoreUnavailable
+from feedmix.stores.seen_store import SeenStore, open_seen_store
+from feedmix.stores.session_store import FeedSessionStore, open_session_store
+
+__all__ = ["FeedSessionStore", "SeenStore", "StoreUnavailable", "open_seen_store", "open_session_store"]

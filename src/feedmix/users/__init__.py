@@ -1,0 +1,1 @@
+"""What the feed knows about a user at request time (profile, seen posts, scroll session)."""

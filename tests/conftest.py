@@ -1,0 +1,64 @@
+"""Shared fixtures: real Redis and PostgreSQL servers.
+
+On a developer machine a missing server skips the tests that need it; in CI (CI=true) it is a
+failure, because a contract test that silently skips proves nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+REDIS_URL = os.environ.get("FEEDMIX_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+POSTGRES_DSN = os.environ.get("FEEDMIX_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _missing(what: str, exc: Exception) -> None:
+    msg = f"{what} is not reachable: {exc}"
+    if IN_CI:
+        pytest.fail(msg + " (CI requires it)")
+    pytest.skip(msg)
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A Redis URL whose keys are cleaned up after the test (keys carry a unique prefix)."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+        client.ping()
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        _missing("Redis", exc)
+    yield REDIS_URL
+    client.close()
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A unique key prefix; every key under it is deleted after the test."""
+    import redis
+
+    prefix = f"feedmix-test-{uuid.uuid4().hex[:10]}"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"*{prefix}*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture
+def postgres_dsn() -> Iterator[str]:
+    import psycopg
+
+    try:
+        with psycopg.connect(POSTGRES_DSN, connect_timeout=2) as conn:
+            conn.execute("select 1")
+    except Exception as exc:  # pragma: no cover
+        _missing("PostgreSQL", exc)
+    yield POSTGRES_DSN

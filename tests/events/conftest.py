@@ -1,0 +1,64 @@
+"""Fixtures for event tests: an event factory and an event log per backend."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from feedmix.events.event_log import EventLog, open_event_log
+from feedmix.events.schema import Event
+
+
+@pytest.fixture
+def make_event() -> Callable[..., Event]:
+    """Build a valid Event; keyword arguments override fields. ids are unique per test."""
+    counter = itertools.count(1)
+
+    def make(**overrides: Any) -> Event:
+        n = next(counter)
+        fields: dict[str, Any] = {
+            "event_id": f"ev-{n}",
+            "type": "impression",
+            "user_id": "u1",
+            "post_id": f"p{n:x}",
+            "ts": 1_700_000_000.0 + n,
+        }
+        fields.update(overrides)
+        return Event.model_validate(fields)
+
+    return make
+
+
+def with_query(url: str, query: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}{query}"
+
+
+def _log_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if backend == "memory":
+        return "memory://"
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'events.db'}"
+    redis_url: str = request.getfixturevalue("redis_url")
+    prefix: str = request.getfixturevalue("redis_prefix")
+    return with_query(redis_url, f"stream={prefix}")
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+def log_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return _log_url(request.param, request, tmp_path)
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def persistent_log_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return _log_url(request.param, request, tmp_path)
+
+
+@pytest.fixture
+def event_log(log_url: str) -> Iterator[EventLog]:
+    log = open_event_log(log_url)
+    yield log
+    log.close()
