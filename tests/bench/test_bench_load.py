@@ -17,7 +17,7 @@ from feedmix.bench.load import DROPPED, run_load
 
 
 def test_schedule_fixes_the_request_count_and_warmup_is_not_recorded(fake_server: FakeServer) -> None:
-    rate, warmup, duration, sleep_ms = 200.0, 0.5, 1.5, 5
+    rate, warmup, duration, sleep_ms = 100.0, 0.5, 1.5, 5
     progress: list[float] = []
     result = asyncio.run(
         run_load(
@@ -29,7 +29,7 @@ def test_schedule_fixes_the_request_count_and_warmup_is_not_recorded(fake_server
             on_progress=progress.append,
         )
     )
-    # Request i is due at i/rate: 100 due in the warm-up, 300 in the measured window.
+    # Request i is due at i/rate: 50 due in the warm-up, 150 in the measured window.
     assert result.requests == pytest.approx(rate * duration, abs=1)
     assert fake_server.state.tags["count"] == pytest.approx(rate * (warmup + duration), abs=1)
     assert result.ok + result.error_count == result.requests
@@ -78,6 +78,8 @@ def test_requests_beyond_the_in_flight_cap_are_dropped(fake_server: FakeServer) 
     assert result.ok >= 2
     assert result.ok + result.errors[DROPPED] == result.requests
     assert result.sent == result.ok
+    assert any("dropped" in w for w in result.warnings())
+    assert any("achieved" in w for w in result.warnings())
 
 
 def test_latency_from_schedule_exposes_what_service_time_hides(fake_server: FakeServer) -> None:

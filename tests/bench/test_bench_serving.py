@@ -175,3 +175,8 @@ def test_argument_errors() -> None:
     with pytest.raises(ValueError, match="start_server_cmd"):
         run_serving_bench(None, 10.0, 1.0, 0.0, ["a"], progress=False)
     assert feed_path_for(["a", "b"], 5)(3) == "/v1/feed?user_id=b&limit=5"
+    # Checked before a server would be started (this command would fail if it were run).
+    with pytest.raises(ValueError, match="rate"):
+        run_serving_bench(
+            None, 0.0, 1.0, 0.0, ["a"], start_server_cmd=["false", "--port", "1"], progress=False
+        )

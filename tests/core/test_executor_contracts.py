@@ -272,3 +272,22 @@ def test_trace_records_cpu_and_wall_time(calls: Calls, executor: PipelineExecuto
     assert {c["component"] for c in comps} == {"a", "s"}
     assert all(c["wall_ms"] >= 0 and c["cpu_ms"] >= 0 for c in comps)
     assert np.isfinite(d["wall_ms"])
+
+
+def test_inline_components_run_on_the_request_thread(calls: Calls, executor: PipelineExecutor) -> None:
+    p = build(
+        calls,
+        sources=[
+            {"type": "thread_recording", "id": "local", "options": {"inline": True}},
+            {"type": "thread_recording", "id": "remote", "options": {"inline": False}},
+        ],
+    )
+    r = run(executor, p)
+    local = p.components["local"]
+    remote = p.components["remote"]
+    assert local.thread == threading.get_ident()  # type: ignore[attr-defined]
+    assert remote.thread not in (None, threading.get_ident())  # type: ignore[attr-defined]
+    assert statuses(r) == {"local": "ok", "remote": "ok"}
+    # an own timeout moves an inline component to the pool, where it can be abandoned
+    run(executor, p, {"local.timeout_ms": 1000})
+    assert local.thread != threading.get_ident()  # type: ignore[attr-defined]

@@ -165,4 +165,18 @@ def toy_registry() -> ComponentRegistry:
     r.register("bad_selector", lambda i, d, **o: BadSelector(i, **o))
     r.register("recording", lambda i, d, **o: RecordingSideEffect(i, d, **o))
     r.register("user_gate", lambda i, d, **o: UserGate(i, **o))
+    r.register("thread_recording", lambda i, d, **o: ThreadRecordingSource(i, d, **o))
     return r
+
+
+class ThreadRecordingSource(CandidateSource):
+    """Records which thread ran it, to check the inline/pool placement."""
+
+    def __init__(self, identifier: str, calls: Calls, inline: bool = False) -> None:
+        super().__init__(identifier)
+        self.calls, self.inline = calls, inline
+        self.thread: int | None = None
+
+    def fetch(self, query: Any) -> CandidateBatch:
+        self.thread = threading.get_ident()
+        return CandidateBatch(np.array([1, 2]), {"value": np.array([1.0, 2.0])})

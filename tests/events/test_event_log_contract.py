@@ -87,7 +87,8 @@ def test_reading_page_by_page_sees_every_event_once_in_append_order(
     for start in range(0, 23, 5):
         event_log.append(appended[start : start + 5])
 
-    seen, after = [], 0
+    seen: list[Event] = []
+    after = 0
     while page := event_log.read(after=after, limit=10):
         assert len(page) <= 10
         offsets = [offset for offset, _ in page]

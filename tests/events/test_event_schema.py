@@ -79,7 +79,7 @@ def test_canonical_base36_post_ids_are_accepted(post_id: str) -> None:
 def test_events_are_immutable() -> None:
     event = Event.model_validate(VALID)
     with pytest.raises(ValidationError):
-        event.ts = 1.0  # type: ignore[misc]
+        event.ts = 1.0
 
 
 def test_batch_size_limits() -> None:

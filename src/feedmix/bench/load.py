@@ -44,6 +44,9 @@ FloatArray = npt.NDArray[np.float64]
 DROPPED = "dropped"
 """Error kind of a request that was due while ``max_in_flight`` requests were already outstanding."""
 
+GENERATOR_LAG_WARN_MS = 10.0
+"""p99 delay of the generator behind its own schedule above which :meth:`LoadResult.warnings` warns."""
+
 _PROGRESS_INTERVAL_S = 0.2
 # A short lead before the first due time, so request 0 is not already late by the time the
 # scheduler loop has been set up (that lateness would be charged to the server).
@@ -128,6 +131,33 @@ class LoadResult:
         """Requests that actually reached the client (everything but the dropped ones)."""
         return self.requests - self.errors.get(DROPPED, 0)
 
+    def warnings(self, lag_threshold_ms: float = GENERATOR_LAG_WARN_MS) -> list[str]:
+        """Reasons not to take the numbers at face value, for people reading only the summary.
+
+        The most important one is a generator that could not keep its own schedule: its delay then
+        shows up as latency from schedule and would otherwise be blamed on the server.
+        """
+        out: list[str] = []
+        lag = self.dispatch_lag_ms.p99
+        if lag is not None and lag > lag_threshold_ms:
+            out.append(
+                f"the load generator fell behind its schedule (p99 dispatch lag {lag:.1f} ms): latency "
+                "from schedule includes the generator's own delay; lower the rate or run the "
+                "generator on a machine of its own"
+            )
+        dropped = self.errors.get(DROPPED, 0)
+        if dropped:
+            out.append(
+                f"{dropped} of {self.requests} requests were dropped because {self.max_in_flight} were "
+                "already in flight: the server could not keep up with the rate"
+            )
+        if self.requests and self.achieved_rps < 0.9 * self.requests / self.duration_s:
+            out.append(
+                f"achieved {self.achieved_rps:.1f} successful requests/s of the "
+                f"{self.requests / self.duration_s:.1f}/s scheduled"
+            )
+        return out
+
     def summary(self) -> dict[str, Any]:
         """JSON-serialisable summary without the raw arrays."""
         return {
@@ -144,6 +174,7 @@ class LoadResult:
             "dispatch_lag_ms": self.dispatch_lag_ms.as_dict(),
             "peak_in_flight": self.peak_in_flight,
             "max_in_flight": self.max_in_flight,
+            "warnings": self.warnings(),
         }
 
 
@@ -153,10 +184,14 @@ def make_client(
     """An ``AsyncClient`` whose pool can hold every in-flight request on its own connection.
 
     With fewer connections than in-flight requests, requests would queue inside the pool; that is
-    still measured (from schedule) but it is the generator's queue, not the server's.
+    still measured (from schedule) but it is the generator's queue, not the server's.  Proxy
+    settings from the environment are ignored (``trust_env=False``): a benchmark routed through
+    an HTTP proxy would measure the proxy.
     """
     limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-    return httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(timeout_s), headers=dict(headers or {}))
+    return httpx.AsyncClient(
+        limits=limits, timeout=httpx.Timeout(timeout_s), headers=dict(headers or {}), trust_env=False
+    )
 
 
 def _error_kind(exc: BaseException) -> str:
@@ -168,7 +203,7 @@ def _error_kind(exc: BaseException) -> str:
 
 
 class _Run:
-    """Mutable state of one run; a class rather than closures so the request path stays cheap."""
+    """Mutable state of one run, shared by the scheduler loop and the request tasks."""
 
     def __init__(
         self, client: httpx.AsyncClient, base_url: str, window_start: float, max_in_flight: int

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import platform
 import signal
@@ -133,7 +134,7 @@ class ServerProcess:
     def _wait_healthy(self) -> None:
         assert self.proc is not None
         deadline = time.monotonic() + self.startup_timeout_s
-        with httpx.Client(timeout=2.0) as client:
+        with httpx.Client(timeout=2.0, trust_env=False) as client:
             while True:
                 code = self.proc.poll()
                 if code is not None:
@@ -272,6 +273,11 @@ def run_serving_bench(
     ``server_cpu_ms_per_request``, ``pipeline_ms_mean``, ``stages`` and ``components`` mean; they
     are ``None``/empty, with ``server_metrics_error`` saying why, when ``/metrics`` is unusable.
     """
+    # Fail on nonsense before spending up to two minutes starting a server.
+    if not (rate > 0 and math.isfinite(rate)) or not duration_s > 0 or warmup_s < 0:
+        raise ValueError(
+            f"need rate > 0, duration_s > 0, warmup_s >= 0; got {rate}, {duration_s}, {warmup_s}"
+        )
     path_for = feed_path_for(users, limit, feed_path)
     if url is None:
         if not start_server_cmd:
@@ -353,6 +359,7 @@ def _report(
         "stages": server["stages"],
         "components": server["components"],
         "server_metrics_error": metrics_error,
+        "warnings": result.warnings(),
         "load_generator": {
             "open_loop": True,
             "max_in_flight": result.max_in_flight,

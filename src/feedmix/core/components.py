@@ -44,6 +44,10 @@ class Component:
     owner: str = "feed"
     #: run even when the deadline has passed (cheap, correctness-relevant steps such as safety filters)
     essential: bool = False
+    #: in a concurrent stage, run on the request thread instead of the pool. For in-process numpy work
+    #: a thread hop costs more than it saves (the GIL serialises it anyway); components that wait on
+    #: a network store leave this False so their waits overlap. Ignored when ``timeout_ms`` is set.
+    inline: bool = False
 
     def __init__(self, identifier: str, **options: Any) -> None:
         self.identifier = validate_identifier(identifier)

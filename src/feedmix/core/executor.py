@@ -205,9 +205,7 @@ class PipelineExecutor:
     ) -> PipelineResult:
         trace.wall_ms = (time.perf_counter() - wall0) * 1000.0
         # CPU of this thread plus what the pool spent on this request's concurrent components
-        pooled = sum(
-            c.cpu_ms for s in trace.stages if s.stage in ("query_hydration", "sources") for c in s.components
-        )
+        pooled = sum(s.pool_cpu_ms for s in trace.stages)
         trace.cpu_ms = (time.thread_time() - cpu0) * 1000.0 + pooled
         metrics.record(trace)
         return PipelineResult(query, batch, trace, source_names)
@@ -269,6 +267,7 @@ class PipelineExecutor:
                 fut = self._pool.submit(self._timed, comp, fn)
                 try:
                     out, ct.wall_ms, ct.cpu_ms = fut.result(timeout=budget)
+                    stage.pool_cpu_ms += ct.cpu_ms
                 except TimeoutError:
                     ct.status, ct.error = "timeout", f"no answer within {budget * 1000:.1f} ms"
                     ct.wall_ms = (time.perf_counter() - w0) * 1000.0
@@ -293,15 +292,32 @@ class PipelineExecutor:
         traces: dict[Future[Any], ComponentTrace] = {}
         limits: dict[Future[Any], float] = {}
         order: dict[Future[Any], int] = {}
+        inline: list[tuple[int, Component, ComponentTrace]] = []
         for i, comp in enumerate(comps):
             ct = ComponentTrace(comp.identifier, comp.KIND, owner=comp.owner)
             stage.components.append(ct)
+            own = comp.timeout_s(query)
+            if comp.inline and own is None:
+                inline.append((i, comp, ct))
+                continue
             fut = self._pool.submit(self._timed, comp, fn)
             traces[fut], order[fut] = ct, i
-            own = comp.timeout_s(query)
             limits[fut] = min(query.deadline.expires_at, start + own) if own else query.deadline.expires_at
         pending = set(traces)
         done_ok: list[tuple[int, Component, R]] = []
+        # in-process components run here while the pooled ones wait on I/O
+        for i, comp, ct in inline:
+            if query.deadline.expired() and not comp.essential:
+                ct.status, ct.error = "skipped", "request deadline passed before it ran"
+                continue
+            try:
+                out, ct.wall_ms, ct.cpu_ms = self._timed(comp, fn)
+            except Exception as exc:
+                ct.status, ct.error = "error", f"{type(exc).__name__}: {exc}"
+                log.warning("component %s failed: %s", ct.component, exc)
+                continue
+            ct.candidates_out = len(out) if isinstance(out, CandidateBatch) else 0
+            done_ok.append((i, comp, out))
         while pending:
             now = time.perf_counter()
             for fut in [f for f in pending if not f.done() and limits[f] <= now]:
@@ -327,6 +343,7 @@ class PipelineExecutor:
                 wait(pending, timeout=max(0.0, next_limit - time.perf_counter()), return_when=FIRST_COMPLETED)
         stage.wall_ms = (time.perf_counter() - start) * 1000.0
         stage.cpu_ms = sum(c.cpu_ms for c in stage.components)
+        stage.pool_cpu_ms = sum(traces[f].cpu_ms for f in traces)
         done_ok.sort(key=lambda t: t[0])
         return [(c, out) for _, c, out in done_ok]
 

@@ -33,6 +33,8 @@ class StageTrace:
     candidates_in: int = 0
     candidates_out: int = 0
     components: list[ComponentTrace] = field(default_factory=list)
+    #: CPU spent on pool threads (not in the request thread's own CPU clock)
+    pool_cpu_ms: float = 0.0
 
 
 @dataclass

@@ -94,7 +94,7 @@ class RedisEventLog:
         dedup_ttl_s: int = DEFAULT_DEDUP_TTL_S,
         maxlen: int = 0,
     ) -> None:
-        if not _STREAM_NAME.match(stream):
+        if not _STREAM_NAME.fullmatch(stream):
             raise ValueError(f"stream name {stream!r} must match {_STREAM_NAME.pattern}")
         if dedup_ttl_s < 1:
             raise ValueError("dedup_ttl_s must be >= 1")

@@ -13,6 +13,7 @@ from feedmix.corpus.reddit_corpus import RedditCorpus
 
 
 class CommunityContextHydrator(QueryHydrator):
+    inline = True  # in-process corpus work: no thread hop
     essential = True
 
     def __init__(self, identifier: str, corpus: RedditCorpus) -> None:

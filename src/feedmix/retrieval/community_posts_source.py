@@ -16,6 +16,7 @@ from feedmix.retrieval.rows import rows_batch, top_recent_rows
 
 
 class CommunityPostsSource(CandidateSource):
+    inline = True  # in-process corpus work: no thread hop
     PARAMS = (
         ParamSpec("per_community", int, 40, "posts taken from each community", min=1, max=5000),
         ParamSpec(

@@ -16,6 +16,7 @@ from feedmix.retrieval.rows import rows_batch
 
 
 class FreshSource(CandidateSource):
+    inline = True  # in-process corpus work: no thread hop
     PARAMS = (ParamSpec("limit", int, 100, "newest posts returned", min=1, max=20_000),)
 
     def __init__(self, identifier: str, corpus: RedditCorpus, communities_feature: str | None = None) -> None:

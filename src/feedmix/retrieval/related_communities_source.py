@@ -12,6 +12,7 @@ from feedmix.retrieval.rows import rows_batch, top_recent_rows
 
 
 class RelatedCommunitiesSource(CandidateSource):
+    inline = True  # in-process corpus work: no thread hop
     PARAMS = (
         ParamSpec("communities", int, 10, "related communities to draw from", min=1, max=200),
         ParamSpec("per_community", int, 15, "posts taken from each related community", min=1, max=1000),
@@ -25,10 +26,13 @@ class RelatedCommunitiesSource(CandidateSource):
         self.corpus, self.graph = corpus, graph
 
     def fetch(self, query: Query) -> CandidateBatch:
-        joined = query.feature("user.communities")
-        if joined is None or len(joined) == 0:
-            return CandidateBatch.empty()
-        related = self.graph.related(joined, int(self.param(query, "communities")))
+        related = query.feature("user.related_communities")
+        if related is None:
+            joined = query.feature("user.communities")
+            if joined is None or len(joined) == 0:
+                return CandidateBatch.empty()
+            related = self.graph.related(joined, int(self.param(query, "communities")))
+        related = related[: int(self.param(query, "communities"))]
         since = query.now - float(self.param(query, "window_days")) * 86400.0
         rows = top_recent_rows(self.corpus, related, since, int(self.param(query, "per_community")))
         return rows_batch(self.corpus, rows)

@@ -21,6 +21,7 @@ from feedmix.retrieval.rows import rows_batch
 
 
 class TrendingSource(CandidateSource):
+    inline = True  # in-process corpus work: no thread hop
     PARAMS = (
         ParamSpec("limit", int, 300, "trending posts returned", min=1, max=20_000),
         ParamSpec("window_days", float, 7.0, "posts older than this never trend", min=0.01, max=10_000),

@@ -14,7 +14,8 @@ Inputs per shown post (vectorised over the page):
 * ``i`` -- interest: ``user.interests[community] / max(user.interests)``, in [0, 1]; 1 for the
   user's favourite community, 0 for one unrelated to everything they joined.
 * ``e`` -- examination: ``1 / log2(pos + 2)`` for the 0-based display position (1 at the top,
-  0.5 at position 2, ~0.2 at position 30): the user must look at an item to react to it.
+  0.5 at position 2, ~0.2 at position 30): the user must look at an item to react to it. The
+  driver passes the item's index within its page, ads included.
 
 Model (all constants are ``BehaviorParams`` fields, defaults below):
 

@@ -13,8 +13,10 @@ Session loop (``simulate``):
    run is reproducible from ``seed``.
 2. For up to ``user.patience`` pages: ``GET /v1/feed?user_id=U&limit=N[&cursor=C]``. Only
    ``kind == "post"`` items whose base36 id is in the corpus are reacted to; ads and unknown ids
-   still take up screen space, so display positions (which drive the examination probability)
-   count every item shown in the session, top to bottom.
+   still take up screen space, so the display position that drives the examination probability
+   is the item's index in the page, ads included. It restarts on every page: loading another
+   page is a deliberate act, and how deep a session goes is already modelled by ``patience``
+   and the leave rule, so decaying attention across pages as well would count attrition twice.
 3. One ``POST /v1/events`` per page: an impression per reacted-to post, then its click, vote
    and hide events. ``position`` is the item's own ``position`` from the feed response when it
    is an int (so logs join with the server's), else its index in the page. ``ts`` is omitted;
@@ -26,7 +28,9 @@ Session loop (``simulate``):
 Event ids are ``{prefix}-{session}-{page}-{index}-{type}`` with ``prefix = f"sim{seed}"`` by
 default: unique inside a run, different across seeds, and identical when the same seed is
 replayed -- so a retried or repeated run is deduplicated by the server instead of counted twice.
-Pass another ``run_id`` to count a same-seed run again.
+Pass another ``run_id`` (1-24 of ``[A-Za-z0-9_.:-]``, so ids stay valid API tokens of at most
+64 characters) to count a same-seed run again. A page's events go in one POST, split at
+``EVENTS_MAX_BATCH``.
 
 HTTP failures are counted in ``errors`` by kind (``feed_http_503``, ``feed_transport_ConnectError``,
 ``feed_bad_json``, ``events_http_422``, ``events_transport_ReadTimeout``...) instead of raised. The report's
@@ -42,6 +46,7 @@ impression: the same quantity without sampling noise, the better metric to compa
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -58,6 +63,10 @@ from feedmix.simulation.population import Population, UserProfile
 FEED_PATH = "/v1/feed"
 EVENTS_PATH = "/v1/events"
 SURFACE = "home"
+#: most events the ingestion API takes in one request (``feedmix.events.schema.MAX_BATCH``)
+EVENTS_MAX_BATCH = 1000
+#: event ids must be 1-64 of ``[A-Za-z0-9_.:-]``; a prefix this short leaves room for the rest
+_RUN_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,24}$")
 #: z of a two-sided 95% normal interval
 _Z95 = 1.959963984540054
 
@@ -170,8 +179,11 @@ class _Run:
         return body
 
     def post_events(self, events: list[dict[str, Any]]) -> None:
-        if not events:
-            return
+        """POST a page's events, split at the API's batch limit (a page of 100 posts can exceed it)."""
+        for start in range(0, len(events), EVENTS_MAX_BATCH):
+            self._post_batch(events[start : start + EVENTS_MAX_BATCH])
+
+    def _post_batch(self, events: list[dict[str, Any]]) -> None:
         self.report.events_sent += len(events)
         try:
             resp = self.client.post(EVENTS_PATH, json={"events": events})
@@ -195,7 +207,6 @@ class _Run:
         """Run one session; returns its engagement (clicks + upvotes - hides)."""
         engagement = 0.0
         cursor: str | None = None
-        shown_before = 0  # items (posts and ads) above the current page in this session
         end = "patience"
         for page in range(user.patience):
             body = self.fetch(user.user_id, cursor)
@@ -206,8 +217,7 @@ class _Run:
             if not items:
                 end = "empty_page"
                 break
-            reactions = self.page(index, page, user, body, items, shown_before)
-            shown_before += len(items)
+            reactions = self.page(index, page, user, body, items)
             if reactions is not None:
                 engagement += reactions.engagement()
             raw_cursor = body.get("next_cursor")
@@ -228,7 +238,6 @@ class _Run:
         user: UserProfile,
         body: dict[str, Any],
         items: list[Any],
-        shown_before: int,
     ) -> Reactions | None:
         """React to one page's posts and post its events; None when it held no corpus post."""
         index: list[int] = []
@@ -249,9 +258,8 @@ class _Run:
             return None
         rows = rows[known]
         slots = np.asarray(index, dtype=np.int64)[known]
-        display = shown_before + slots
-        reactions = self.behavior.react(user, rows, display, self.rng)
-        self.expected_sum += float(self.behavior.expected_engagement(user, rows, display).sum())
+        reactions = self.behavior.react(user, rows, slots, self.rng)
+        self.expected_sum += float(self.behavior.expected_engagement(user, rows, slots).sum())
 
         r = self.report
         r.impressions += len(rows)
@@ -315,13 +323,16 @@ def simulate(
         raise ValueError("limit must be >= 1")
     if sessions and len(population) == 0:
         raise ValueError("population is empty")
+    prefix = run_id if run_id is not None else f"sim{seed}"
+    if not _RUN_ID.match(prefix):
+        raise ValueError("run_id must be 1-24 characters of A-Z a-z 0-9 _ . : - (it prefixes event ids)")
     started = time.perf_counter()
     rng = np.random.default_rng(seed)
     chosen: list[int] = []
     if sessions:
         activity = population.activity
         chosen = rng.choice(len(population), size=sessions, p=activity / activity.sum()).tolist()
-    run = _Run(client, behavior, corpus, rng, limit, run_id if run_id is not None else f"sim{seed}")
+    run = _Run(client, behavior, corpus, rng, limit, prefix)
     per_session = np.zeros(sessions, dtype=np.float64)
     bar = tqdm(chosen, total=sessions, disable=not progress, unit="session", desc="simulate", leave=False)
     for s, u in enumerate(bar):

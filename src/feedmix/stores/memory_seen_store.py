@@ -5,19 +5,26 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import ClassVar
 
 import numpy as np
 
 from feedmix.stores.seen_store import DEFAULT_MAX_PER_USER, DEFAULT_SEEN_TTL_S, IdArray
 from feedmix.stores.url_options import float_option, int_option, url_options
 
+_SWEEP_EVERY = 1024
+
 
 class MemorySeenStore:
     """A dict of ``{post_id: latest ts}`` per user, trimmed to the newest ``max_per_user``.
 
     ``clock`` (monotonic seconds) drives the per-user TTL, which like Redis's EXPIRE restarts on
-    every ``add``; tests inject a fake clock.
+    every ``add``; tests inject a fake clock. Expired users are dropped when touched and by a
+    sweep every ``_SWEEP_EVERY`` adds, so users who never come back do not accumulate.
     """
+
+    # in-process and fast: callers may call it inline instead of on an I/O thread
+    remote: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -32,6 +39,7 @@ class MemorySeenStore:
         self._clock = clock
         self._lock = threading.Lock()
         self._users: dict[str, tuple[dict[int, float], float]] = {}
+        self._adds = 0
 
     @classmethod
     def from_url(cls, url: str) -> MemorySeenStore:
@@ -47,6 +55,9 @@ class MemorySeenStore:
             return
         now = self._clock()
         with self._lock:
+            self._adds += 1
+            if self._adds % _SWEEP_EVERY == 0:
+                self._users = {u: entry for u, entry in self._users.items() if now < entry[1]}
             seen = self._live(user_id, now)
             for pid in ids.tolist():
                 seen[pid] = max(ts, seen.get(pid, ts))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import ClassVar
 
 import numpy as np
 
@@ -20,6 +21,9 @@ class MemorySessionStore:
     Expired sessions are dropped when touched and by a sweep every ``_SWEEP_EVERY`` adds, so a
     long-running process does not accumulate abandoned sessions.
     """
+
+    # in-process and fast: callers may call it inline instead of on an I/O thread
+    remote: ClassVar[bool] = False
 
     def __init__(
         self, ttl_s: float = DEFAULT_SESSION_TTL_S, clock: Callable[[], float] = time.monotonic

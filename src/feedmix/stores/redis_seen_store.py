@@ -12,7 +12,7 @@ Cluster and lets other per-user keys that use the same tag share its slot.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import redis
 
@@ -25,6 +25,9 @@ DEFAULT_TIMEOUT_MS = 50.0
 
 
 class RedisSeenStore:
+    # a network round trip: callers should not block an event loop on it
+    remote: ClassVar[bool] = True
+
     def __init__(
         self,
         client: redis.Redis,

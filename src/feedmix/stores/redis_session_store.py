@@ -8,7 +8,7 @@ Key: ``<prefix>:session:{<session_id>}`` (hash tag on the session id, for Redis 
 
 from __future__ import annotations
 
-from typing import cast
+from typing import ClassVar, cast
 
 import numpy as np
 import redis
@@ -22,6 +22,9 @@ DEFAULT_TIMEOUT_MS = 50.0
 
 
 class RedisSessionStore:
+    # a network round trip: callers should not block an event loop on it
+    remote: ClassVar[bool] = True
+
     def __init__(
         self, client: redis.Redis, prefix: str = "feedmix", ttl_s: float = DEFAULT_SESSION_TTL_S
     ) -> None:

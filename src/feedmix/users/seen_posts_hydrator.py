@@ -16,6 +16,7 @@ class SeenPostsHydrator(QueryHydrator):
     def __init__(self, identifier: str, seen: SeenStore) -> None:
         super().__init__(identifier)
         self.seen = seen
+        self.inline = not getattr(seen, "remote", True)
 
     def hydrate(self, query: Query) -> Mapping[str, Any]:
         return {"user.seen": self.seen.get(query.user_id)}

@@ -16,6 +16,7 @@ class SessionServedHydrator(QueryHydrator):
     def __init__(self, identifier: str, sessions: FeedSessionStore) -> None:
         super().__init__(identifier)
         self.sessions = sessions
+        self.inline = not getattr(sessions, "remote", True)
 
     def hydrate(self, query: Query) -> Mapping[str, Any]:
         session_id = query.context.get("session_id")

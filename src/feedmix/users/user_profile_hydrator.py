@@ -20,6 +20,7 @@ from feedmix.users.directory import UserDirectory
 
 
 class UserProfileHydrator(QueryHydrator):
+    inline = True  # in-process corpus work: no thread hop
     PARAMS = (
         ParamSpec("cold_start_communities", int, 20, "communities an unknown user is given", min=1, max=200),
         ParamSpec(

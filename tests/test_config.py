@@ -1,0 +1,61 @@
+"""The config file: defaults that run, unknown keys named, bad pipeline params fail at startup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from feedmix.config import ConfigFileError, FeedmixConfig
+from feedmix.core.pipeline import ConfigError
+from feedmix.serving.runtime import Runtime
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_shipped_config_file_loads() -> None:
+    cfg = FeedmixConfig.from_toml(REPO / "config" / "feedmix.toml")
+    assert cfg.port == 8000 and cfg.posts == "demo"
+    assert cfg.pipeline_params["home"]["trending.limit"] == 300
+
+
+@pytest.mark.parametrize(
+    "text,match",
+    [
+        ("[servr]\nport = 1\n", r"unknown section \[servr\]"),
+        ("[server]\nprot = 1\n", "unknown key server.prot"),
+        ("[server]\nport = 99999\n", "server.port"),
+        ("[server]\nport = 'eighty'\n", "port"),
+        ("not toml at all [", "feedmix.toml"),
+    ],
+)
+def test_bad_config_files_are_named(tmp_path: Path, text: str, match: str) -> None:
+    path = tmp_path / "feedmix.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigFileError, match=match):
+        FeedmixConfig.from_toml(path)
+
+
+def test_pipeline_param_overrides_reach_the_pipeline(tmp_path: Path) -> None:
+    cfg = FeedmixConfig(
+        state_dir=str(tmp_path),
+        users=10,
+        event_log="memory://",
+        pipeline_params={"home": {"trending.limit": 7}},
+    )
+    rt = Runtime.build(cfg)
+    try:
+        assert rt.pipelines["home"].default_params["trending.limit"] == 7
+    finally:
+        rt.close()
+
+
+def test_out_of_range_pipeline_param_fails_at_startup(tmp_path: Path) -> None:
+    cfg = FeedmixConfig(
+        state_dir=str(tmp_path),
+        users=10,
+        event_log="memory://",
+        pipeline_params={"home": {"trending.limit": -1}},
+    )
+    with pytest.raises(ConfigError, match=r"trending\.limit"):
+        Runtime.build(cfg)
