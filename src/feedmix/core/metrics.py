@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import Counter, Histogram
 
 from feedmix.core.trace import RequestTrace
@@ -56,22 +58,34 @@ COMPONENT_CANDIDATES_OUT = Counter(
 )
 
 
+_children: dict[tuple[Any, ...], Any] = {}
+
+
+def _child(metric: Any, *labels: str) -> Any:
+    """``metric.labels(*labels)``, cached: the label lookup costs more than the update itself."""
+    key = (id(metric), *labels)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*labels)
+    return child
+
+
 def record(trace: RequestTrace) -> None:
     p = trace.pipeline
-    REQUESTS.labels(p).inc()
-    REQUEST_LATENCY.labels(p).observe(trace.wall_ms / 1000.0)
-    REQUEST_CPU.labels(p).inc(trace.cpu_ms / 1000.0)
+    _child(REQUESTS, p).inc()
+    _child(REQUEST_LATENCY, p).observe(trace.wall_ms / 1000.0)
+    _child(REQUEST_CPU, p).inc(trace.cpu_ms / 1000.0)
     if trace.failed_components():
-        DEGRADED.labels(p).inc()
+        _child(DEGRADED, p).inc()
     for stage in trace.stages:
-        STAGE_LATENCY.labels(p, stage.stage).observe(stage.wall_ms / 1000.0)
-        STAGE_CPU.labels(p, stage.stage).inc(stage.cpu_ms / 1000.0)
+        _child(STAGE_LATENCY, p, stage.stage).observe(stage.wall_ms / 1000.0)
+        _child(STAGE_CPU, p, stage.stage).inc(stage.cpu_ms / 1000.0)
         for c in stage.components:
             if c.failed:
-                COMPONENT_FAILURES.labels(p, c.component, c.status).inc()
+                _child(COMPONENT_FAILURES, p, c.component, c.status).inc()
             if c.status in ("disabled", "gated", "skipped"):
                 continue
-            COMPONENT_LATENCY.labels(p, stage.stage, c.component).observe(c.wall_ms / 1000.0)
-            COMPONENT_CPU.labels(p, c.component, c.owner).inc(c.cpu_ms / 1000.0)
-            COMPONENT_CANDIDATES_IN.labels(p, c.component).inc(c.candidates_in)
-            COMPONENT_CANDIDATES_OUT.labels(p, c.component).inc(c.candidates_out)
+            _child(COMPONENT_LATENCY, p, stage.stage, c.component).observe(c.wall_ms / 1000.0)
+            _child(COMPONENT_CPU, p, c.component, c.owner).inc(c.cpu_ms / 1000.0)
+            _child(COMPONENT_CANDIDATES_IN, p, c.component).inc(c.candidates_in)
+            _child(COMPONENT_CANDIDATES_OUT, p, c.component).inc(c.candidates_out)

@@ -11,8 +11,6 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
 from feedmix.core.executor import PipelineExecutor, PipelineResult
 from feedmix.core.pipeline import Pipeline
 from feedmix.core.query import Deadline, Query
@@ -138,19 +136,16 @@ class FeedService:
                     "position": i,
                     "title": c.titles[r],
                     "community": c.communities[int(c.community[r])],
-                    "score": round(float(scores[i]), 6),
+                    "score": float(scores[i]),
                     "source": result.source_names[int(sources[i])],
                     "created_utc": float(c.created[r]),
-                    "age_hours": round(float(age_h[i]), 2),
+                    "age_hours": float(age_h[i]),
                     "post_score": int(c.score[r]),
                     "num_comments": int(c.num_comments[r]),
                     "over_18": bool(c.over_18[r]),
                     "url": c.urls[r],
                     "permalink": c.permalinks[r],
-                    "score_parts": {k: round(float(v[i]), 6) for k, v in parts.items()},
+                    "score_parts": {k: float(v[i]) for k, v in parts.items()},
                 }
             )
         return out
-
-    def served_ids(self, body: Mapping[str, Any]) -> np.ndarray[Any, np.dtype[np.int64]]:
-        return np.array([int(it["id"], 36) for it in body["items"]], dtype=np.int64)
