@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -93,3 +94,34 @@ def test_events_then_feed_over_http(server: str) -> None:
         assert not {it["id"] for it in body["items"]} & {it["id"] for it in again["items"]}
         assert "feedmix_pipeline_requests_total" in c.get("/metrics").text
         assert c.get("/").status_code == 200
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "feedmix.cli", *args], capture_output=True, text=True, timeout=180
+    )
+
+
+def test_simulate_cli_drives_the_server(server: str) -> None:
+    out = _cli("simulate", "--url", server, "--sessions", "8", "--seed", "3", "--quiet")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["sessions"] == 8 and report["errors"] == {}
+    assert report["impressions"] > 0 and report["events_accepted"] == report["events_sent"]
+    with httpx.Client(base_url=server) as c:
+        metrics = c.get("/metrics").text
+    assert 'feedmix_ingest_events_total{result="accepted"}' in metrics
+
+
+def test_feed_cli_explains_over_http(server: str) -> None:
+    out = _cli("feed", "u0003", "--explain", "--limit", "5", "--url", server)
+    assert out.returncode == 0, out.stderr
+    assert "source=" in out.stdout and "quality=" in out.stdout and "stages:" in out.stdout
+    assert out.stdout.count("r/") >= 5
+
+
+def test_cli_help_lists_every_command() -> None:
+    out = _cli("--help")
+    assert out.returncode == 0
+    for cmd in ("demo", "serve", "feed", "simulate", "bench"):
+        assert cmd in out.stdout

@@ -16,7 +16,7 @@ import functools
 import logging
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -57,6 +57,28 @@ class PipelineResult:
     @property
     def degraded(self) -> bool:
         return bool(self.failed_components)
+
+
+def _add_columns(batch: CandidateBatch, cols: Any) -> CandidateBatch:
+    return batch.with_columns(cols)
+
+
+def _apply_mask(batch: CandidateBatch, mask: Any) -> CandidateBatch:
+    return batch.filter(mask)
+
+
+def _apply_scores(batch: CandidateBatch, out: Any) -> CandidateBatch:
+    cols = out if isinstance(out, Mapping) else {SCORE_COLUMN: out}
+    if SCORE_COLUMN not in cols:
+        raise ValueError("a scorer's mapping must contain 'score'")
+    return batch.with_columns({k: np.asarray(v, dtype=np.float64) for k, v in cols.items()})
+
+
+def _apply_selection(batch: CandidateBatch, picked: Any) -> CandidateBatch:
+    idx = np.asarray(picked, dtype=np.intp)
+    if idx.ndim != 1 or (len(idx) and (idx.min() < 0 or idx.max() >= len(batch))):
+        raise ValueError("selector returned positions outside the batch")
+    return batch.take(idx)
 
 
 def _call_with_batch(call: Callable[[Any, CandidateBatch], R], batch: CandidateBatch, comp: Any) -> R:
@@ -127,64 +149,50 @@ class PipelineExecutor:
         stage.candidates_out = len(batch)
         trace.stages.append(stage)
 
-        # 3. candidate hydration
-        stage = StageTrace("candidate_hydration", candidates_in=len(batch))
-        for comp in runnable(pipeline.candidate_hydrators, stage):
-            cols = self._inline(query, comp, stage, batch, lambda c, b: c.hydrate(query, b))
-            if cols is not None:
-                try:
-                    batch = batch.with_columns(cols)
-                except (ValueError, TypeError) as exc:
-                    self._fail(stage, comp.identifier, "error", exc)
-        stage.candidates_out = len(batch)
-        trace.stages.append(stage)
-
-        # 4. filters, in order (cheap first is the config's job)
-        stage = StageTrace("filters", candidates_in=len(batch))
-        for comp in runnable(pipeline.filters, stage):
-            mask = self._inline(query, comp, stage, batch, lambda c, b: c.keep(query, b))
-            if mask is not None:
-                try:
-                    batch = batch.filter(mask)
-                except (ValueError, TypeError) as exc:
-                    self._fail(stage, comp.identifier, "error", exc)
-            stage.components[-1].candidates_out = len(batch)
-        stage.candidates_out = len(batch)
-        trace.stages.append(stage)
-
-        # 5. scorers, in order; each may read the score of the one before
-        stage = StageTrace("scorers", candidates_in=len(batch))
-        for comp in runnable(pipeline.scorers, stage):
-            out = self._inline(query, comp, stage, batch, lambda c, b: c.score(query, b))
-            if out is not None:
-                try:
-                    cols = out if isinstance(out, dict) else {SCORE_COLUMN: out}
-                    if SCORE_COLUMN not in cols:
-                        raise ValueError("a scorer's mapping must contain 'score'")
-                    batch = batch.with_columns({k: np.asarray(v, dtype=np.float64) for k, v in cols.items()})
-                except (ValueError, TypeError) as exc:
-                    self._fail(stage, comp.identifier, "error", exc)
-        stage.candidates_out = len(batch)
-        trace.stages.append(stage)
-
-        # 6. sort by score, then selectors narrow and reorder
-        order = np.argsort(-batch.column(SCORE_COLUMN), kind="stable")
-        batch = batch.take(order)
-        stage = StageTrace("selectors", candidates_in=len(batch))
-        for comp in runnable(pipeline.selectors, stage):
-            picked = self._inline(query, comp, stage, batch, lambda c, b: c.select(query, b))
-            if picked is not None:
-                try:
-                    idx = np.asarray(picked, dtype=np.intp)
-                    if idx.ndim != 1 or (len(idx) and (idx.min() < 0 or idx.max() >= len(batch))):
-                        raise ValueError("selector returned positions outside the batch")
-                    batch = batch.take(idx)
-                except (ValueError, TypeError) as exc:
-                    self._fail(stage, comp.identifier, "error", exc)
-            stage.components[-1].candidates_out = len(batch)
+        # 3-6. the columnar stages, in order, on the request thread
+        batch = self._stage(
+            query,
+            trace,
+            "candidate_hydration",
+            runnable,
+            pipeline.candidate_hydrators,
+            batch,
+            lambda c, b: c.hydrate(query, b),
+            _add_columns,
+        )
+        batch = self._stage(
+            query,
+            trace,
+            "filters",
+            runnable,
+            pipeline.filters,
+            batch,
+            lambda c, b: c.keep(query, b),
+            _apply_mask,
+        )
+        batch = self._stage(
+            query,
+            trace,
+            "scorers",
+            runnable,
+            pipeline.scorers,
+            batch,
+            lambda c, b: c.score(query, b),
+            _apply_scores,
+        )
+        batch = batch.take(np.argsort(-batch.column(SCORE_COLUMN), kind="stable"))
+        batch = self._stage(
+            query,
+            trace,
+            "selectors",
+            runnable,
+            pipeline.selectors,
+            batch,
+            lambda c, b: c.select(query, b),
+            _apply_selection,
+        )
         batch = batch.head(query.limit)
-        stage.candidates_out = len(batch)
-        trace.stages.append(stage)
+        trace.stages[-1].candidates_out = len(batch)
 
         result = self._finish(pipeline, query, batch, trace, source_names, wall0, cpu0)
         for comp in runnable(pipeline.side_effects, StageTrace("side_effects")):
@@ -209,6 +217,31 @@ class PipelineExecutor:
         trace.cpu_ms = (time.thread_time() - cpu0) * 1000.0 + pooled
         metrics.record(trace)
         return PipelineResult(query, batch, trace, source_names)
+
+    def _stage(
+        self,
+        query: Query,
+        trace: RequestTrace,
+        name: str,
+        runnable: Callable[[Sequence[Component], StageTrace], list[Any]],
+        comps: Sequence[Component],
+        batch: CandidateBatch,
+        call: Callable[[Any, CandidateBatch], Any],
+        apply: Callable[[CandidateBatch, Any], CandidateBatch],
+    ) -> CandidateBatch:
+        """Run one columnar stage: each component's output is checked and applied, or it fails open."""
+        stage = StageTrace(name, candidates_in=len(batch))
+        for comp in runnable(comps, stage):
+            out = self._inline(query, comp, stage, batch, call)
+            if out is not None:
+                try:
+                    batch = apply(batch, out)
+                except (ValueError, TypeError) as exc:
+                    self._fail(stage, comp.identifier, "error", exc)
+            stage.components[-1].candidates_out = len(batch)
+        stage.candidates_out = len(batch)
+        trace.stages.append(stage)
+        return batch
 
     @staticmethod
     def _fail(stage: StageTrace, identifier: str, status: str, exc: BaseException) -> None:

@@ -29,15 +29,14 @@ before failover (``WAIT`` is not used here). Prefer the SQLite log when that is 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any, cast
 
 import redis
 
 from feedmix.events.event_log import AppendResult, EventLogUnavailable, check_read_args
 from feedmix.events.schema import Event
-from feedmix.stores.redis_conn import TIMEOUT_OPTIONS, make_client
+from feedmix.stores.redis_conn import TIMEOUT_OPTIONS, make_client, store_errors
 from feedmix.stores.url_options import int_option, url_options
 
 DEFAULT_DEDUP_TTL_S = 7 * 24 * 3600
@@ -128,13 +127,13 @@ class RedisEventLog:
             self.maxlen,
             *(e.model_dump_json(exclude_none=True) for e in events),
         ]
-        with _errors("append"):
+        with store_errors("redis event log append", EventLogUnavailable):
             accepted, duplicates = cast("list[int]", self._append(keys=keys, args=args))
         return AppendResult(accepted=int(accepted), duplicates=int(duplicates))
 
     def read(self, after: int = 0, limit: int = 1000) -> list[tuple[int, Event]]:
         check_read_args(after, limit)
-        with _errors("read"):
+        with store_errors("redis event log read", EventLogUnavailable):
             entries = cast(
                 "list[tuple[bytes, dict[bytes, bytes]]]",
                 self._client.xrange(self.stream_key, min=f"{after + 1}-0", max="+", count=limit),
@@ -144,16 +143,8 @@ class RedisEventLog:
         ]
 
     def count(self) -> int:
-        with _errors("count"):
+        with store_errors("redis event log count", EventLogUnavailable):
             return int(self._client.xlen(self.stream_key))
 
     def close(self) -> None:
         self._client.close()
-
-
-@contextmanager
-def _errors(what: str) -> Iterator[None]:
-    try:
-        yield
-    except redis.RedisError as exc:
-        raise EventLogUnavailable(f"redis event log {what}: {type(exc).__name__}: {exc}") from exc

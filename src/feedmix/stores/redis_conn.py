@@ -47,9 +47,9 @@ def make_client(url: str, options: Mapping[str, str], *, default_timeout_ms: flo
 
 
 @contextmanager
-def store_errors(what: str) -> Iterator[None]:
-    """Re-raise any redis-py error inside the block as StoreUnavailable."""
+def store_errors(what: str, error: type[Exception] = StoreUnavailable) -> Iterator[None]:
+    """Re-raise any redis-py error inside the block as ``error`` (callers fail open on one type)."""
     try:
         yield
     except redis.RedisError as exc:
-        raise StoreUnavailable(f"{what}: {type(exc).__name__}: {exc}") from exc
+        raise error(f"{what}: {type(exc).__name__}: {exc}") from exc
