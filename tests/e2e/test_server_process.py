@@ -25,13 +25,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def start_server(args: list[str], state: Path) -> tuple[subprocess.Popen[str], str]:
+    """Start ``feedmix <args> --port N`` and wait until it is healthy."""
     port = free_port()
-    state = tmp_path_factory.mktemp("server-state")
     env = {**os.environ, "FEEDMIX_STATE_DIR": str(state)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "feedmix.cli", "demo", "--port", str(port), "--users", "500"],
+        [sys.executable, "-m", "feedmix.cli", *args, "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -44,19 +43,29 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             raise RuntimeError(f"server exited early: {proc.stdout.read() if proc.stdout else ''}")
         try:
             if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                break
+                return proc, url
         except httpx.HTTPError:
             pass
         if time.monotonic() > deadline:
             proc.kill()
             raise RuntimeError("server did not become healthy")
         time.sleep(0.2)
-    yield url
+
+
+def stop_server(proc: subprocess.Popen[str]) -> None:
     proc.send_signal(signal.SIGINT)
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    state = tmp_path_factory.mktemp("server-state")
+    proc, url = start_server(["demo", "--users", "500"], state)
+    yield url
+    stop_server(proc)
     assert Path(state, "events.db").exists()
 
 
@@ -125,3 +134,19 @@ def test_cli_help_lists_every_command() -> None:
     assert out.returncode == 0
     for cmd in ("demo", "serve", "feed", "simulate", "bench"):
         assert cmd in out.stdout
+
+
+def test_serve_with_a_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "feedmix.toml"
+    config.write_text(
+        f'[users]\ncount = 100\n[stores]\nstate_dir = "{tmp_path}"\n'
+        '[pipelines.home.params]\n"trending.limit" = 42\n'
+    )
+    proc, url = start_server(["serve", "--config", str(config)], tmp_path)
+    try:
+        params = httpx.get(url + "/v1/params", params={"pipeline": "home"}).json()["params"]
+        assert next(p for p in params if p["name"] == "trending.limit")["default"] == 42
+        assert httpx.get(url + "/healthz").json()["users"] == 100
+    finally:
+        stop_server(proc)
+    assert (tmp_path / "events.db").exists()
