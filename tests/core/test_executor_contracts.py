@@ -291,3 +291,13 @@ def test_inline_components_run_on_the_request_thread(calls: Calls, executor: Pip
     # an own timeout moves an inline component to the pool, where it can be abandoned
     run(executor, p, {"local.timeout_ms": 1000})
     assert local.thread != threading.get_ident()  # type: ignore[attr-defined]
+
+
+def test_fallback_value_is_used_and_reported(calls: Calls, executor: PipelineExecutor) -> None:
+    p = build(calls, candidate_hydrators=["defaulting"])
+    r = run(executor, p)
+    assert r.batch.column("double").tolist() == [0.0] * 10  # the fallback value was applied
+    assert statuses(r)["defaulting"] == "fallback"
+    assert r.degraded and r.failed_components == ["defaulting"]
+    comp = next(c for c in r.trace.components() if c.component == "defaulting")
+    assert comp.error == "store unavailable, defaults used"

@@ -165,6 +165,7 @@ def toy_registry() -> ComponentRegistry:
     r.register("bad_selector", lambda i, d, **o: BadSelector(i, **o))
     r.register("recording", lambda i, d, **o: RecordingSideEffect(i, d, **o))
     r.register("user_gate", lambda i, d, **o: UserGate(i, **o))
+    r.register("defaulting", lambda i, d, **o: DefaultingHydrator(i, **o))
     r.register("thread_recording", lambda i, d, **o: ThreadRecordingSource(i, d, **o))
     return r
 
@@ -180,3 +181,12 @@ class ThreadRecordingSource(CandidateSource):
     def fetch(self, query: Any) -> CandidateBatch:
         self.thread = threading.get_ident()
         return CandidateBatch(np.array([1, 2]), {"value": np.array([1.0, 2.0])})
+
+
+class DefaultingHydrator(CandidateHydrator):
+    """Its store is 'down': it answers with defaults through Fallback."""
+
+    def hydrate(self, query: Any, batch: CandidateBatch) -> dict[str, Any]:
+        from feedmix.core import Fallback
+
+        raise Fallback({"double": np.zeros(len(batch))}, "store unavailable, defaults used")

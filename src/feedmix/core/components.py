@@ -31,6 +31,20 @@ def validate_identifier(identifier: str) -> str:
     return identifier
 
 
+class Fallback(Exception):
+    """Raised by a component that could not do its real work but has a safe answer.
+
+    A feature hydrator whose store is down raises ``Fallback(defaults, "redis unavailable")``: the
+    pipeline uses the defaults, and the trace and response report the component as degraded
+    (status ``fallback``), so nobody mistakes default features for real ones.
+    """
+
+    def __init__(self, value: Any, reason: str) -> None:
+        super().__init__(reason)
+        self.value = value
+        self.reason = reason
+
+
 class Component:
     """Base of every component: an identifier, an owner and declared params.
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from feedmix.core import metrics
 from feedmix.core.candidates import CandidateBatch
-from feedmix.core.components import Component
+from feedmix.core.components import Component, Fallback
 from feedmix.core.pipeline import Pipeline
 from feedmix.core.query import Query
 from feedmix.core.trace import ComponentTrace, RequestTrace, StageTrace
@@ -268,10 +268,15 @@ class PipelineExecutor:
         return allowed
 
     @staticmethod
-    def _timed(comp: Component, fn: Callable[[Any], R]) -> tuple[R, float, float]:
+    def _timed(comp: Component, fn: Callable[[Any], R]) -> tuple[R, float, float, str | None]:
+        """Run and time one component; a ``Fallback`` becomes its value plus the reason."""
         w, c = time.perf_counter(), time.thread_time()
-        out = fn(comp)
-        return out, (time.perf_counter() - w) * 1000.0, (time.thread_time() - c) * 1000.0
+        note = None
+        try:
+            out = fn(comp)
+        except Fallback as fb:
+            out, note = fb.value, fb.reason
+        return out, (time.perf_counter() - w) * 1000.0, (time.thread_time() - c) * 1000.0, note
 
     def _inline(
         self,
@@ -294,12 +299,16 @@ class PipelineExecutor:
         w0, c0 = time.perf_counter(), time.thread_time()
         try:
             if own is None:
-                out, ct.wall_ms, ct.cpu_ms = self._timed(comp, fn)
+                out, ct.wall_ms, ct.cpu_ms, note = self._timed(comp, fn)
+                if note is not None:
+                    ct.status, ct.error = "fallback", note
             else:
                 budget = own if comp.essential else min(own, query.deadline.remaining_s())
                 fut = self._pool.submit(self._timed, comp, fn)
                 try:
-                    out, ct.wall_ms, ct.cpu_ms = fut.result(timeout=budget)
+                    out, ct.wall_ms, ct.cpu_ms, note = fut.result(timeout=budget)
+                    if note is not None:
+                        ct.status, ct.error = "fallback", note
                     stage.pool_cpu_ms += ct.cpu_ms
                 except TimeoutError:
                     ct.status, ct.error = "timeout", f"no answer within {budget * 1000:.1f} ms"
@@ -344,7 +353,9 @@ class PipelineExecutor:
                 ct.status, ct.error = "skipped", "request deadline passed before it ran"
                 continue
             try:
-                out, ct.wall_ms, ct.cpu_ms = self._timed(comp, fn)
+                out, ct.wall_ms, ct.cpu_ms, note = self._timed(comp, fn)
+                if note is not None:
+                    ct.status, ct.error = "fallback", note
             except Exception as exc:
                 ct.status, ct.error = "error", f"{type(exc).__name__}: {exc}"
                 log.warning("component %s failed: %s", ct.component, exc)
@@ -363,7 +374,9 @@ class PipelineExecutor:
                 pending.discard(fut)
                 ct = traces[fut]
                 try:
-                    out, ct.wall_ms, ct.cpu_ms = fut.result()
+                    out, ct.wall_ms, ct.cpu_ms, note = fut.result()
+                    if note is not None:
+                        ct.status, ct.error = "fallback", note
                 except Exception as exc:
                     ct.status, ct.error = "error", f"{type(exc).__name__}: {exc}"
                     ct.wall_ms = (time.perf_counter() - start) * 1000.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Status = Literal["ok", "error", "timeout", "disabled", "gated", "skipped"]
+Status = Literal["ok", "error", "timeout", "fallback", "disabled", "gated", "skipped"]
 
 
 @dataclass
@@ -22,7 +22,7 @@ class ComponentTrace:
 
     @property
     def failed(self) -> bool:
-        return self.status in ("error", "timeout", "skipped")
+        return self.status in ("error", "timeout", "fallback", "skipped")
 
 
 @dataclass
