@@ -40,8 +40,11 @@ def test_known_user_gets_a_full_ranked_feed(client: TestClient, runtime: Runtime
     assert len(body["items"]) == 25
     assert set(body["items"][0]) == ITEM_FIELDS
     assert body["coverage"] == 1.0 and body["degraded"] is False and body["next_cursor"]
-    scores = [it["score"] for it in body["items"]]
-    assert scores == sorted(scores, reverse=True)
+    ranked = [it["score"] for it in body["items"] if it["source"] != "exploration"]
+    assert ranked == sorted(ranked, reverse=True)
+    # new posts get a bounded budget: at most 2 exploration slots, at positions 3 and 11
+    explore_positions = [it["position"] for it in body["items"] if it["source"] == "exploration"]
+    assert set(explore_positions) <= {3, 11} and explore_positions
     profile = runtime.population.get("u0001")
     assert profile is not None
     joined = {runtime.corpus.communities[c] for c in profile.communities}
@@ -100,7 +103,7 @@ def test_debug_trace_names_every_stage_and_component(client: TestClient) -> None
         "selectors",
     ]
     sources = {c["component"]: c for c in stages["sources"]["components"]}
-    assert set(sources) == {"joined_communities", "trending", "fresh", "related_communities"}
+    assert set(sources) == {"joined_communities", "trending", "fresh", "related_communities", "exploration"}
     assert all(c["status"] == "ok" and c["candidates_out"] > 0 for c in sources.values())
     assert stages["filters"]["candidates_in"] >= stages["filters"]["candidates_out"]
     assert set(body["items"][0]["score_parts"]) == {"quality", "engagement", "affinity", "freshness"}

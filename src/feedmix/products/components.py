@@ -16,7 +16,9 @@ from feedmix.products.deps import FeedDeps
 from feedmix.products.served_mix_side_effect import ServedMixSideEffect
 from feedmix.ranking.community_diversity_selector import CommunityDiversitySelector
 from feedmix.ranking.heuristic_scorer import HeuristicScorer
+from feedmix.ranking.exploration_slots_selector import ExplorationSlotsSelector
 from feedmix.retrieval.community_posts_source import CommunityPostsSource
+from feedmix.retrieval.exploration_source import ExplorationSource
 from feedmix.retrieval.fresh_source import FreshSource
 from feedmix.retrieval.related_communities_source import RelatedCommunitiesSource
 from feedmix.retrieval.trending_source import TrendingSource
@@ -37,6 +39,7 @@ def product_registry() -> ComponentRegistry:
     r.register("trending", lambda i, d, **o: TrendingSource(i, d.corpus, **o))
     r.register("fresh", lambda i, d, **o: FreshSource(i, d.corpus, **o))
     r.register("related_communities", lambda i, d, **o: RelatedCommunitiesSource(i, d.corpus, d.graph, **o))
+    r.register("exploration", lambda i, d, **o: ExplorationSource(i, d.corpus, d.engagement, **o))
     # candidate hydrators
     r.register("post_features", lambda i, d, **o: PostFeaturesHydrator(i, d.corpus, **o))
     # filters
@@ -46,6 +49,7 @@ def product_registry() -> ComponentRegistry:
     # scorers and selectors
     r.register("heuristic_scorer", lambda i, d, **o: HeuristicScorer(i, **o))
     r.register("community_diversity", lambda i, d, **o: CommunityDiversitySelector(i, **o))
+    r.register("exploration_slots", lambda i, d, **o: ExplorationSlotsSelector(i, **o))
     # side effects
     r.register("served_mix", lambda i, d, **o: ServedMixSideEffect(i, **o))
     return r

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from feedmix.corpus.community_graph import CommunityGraph
 from feedmix.corpus.reddit_corpus import RedditCorpus
+from feedmix.retrieval.exploration_source import EngagementCounts
 from feedmix.stores.seen_store import SeenStore
 from feedmix.stores.session_store import FeedSessionStore
 from feedmix.users.directory import UserDirectory
@@ -18,3 +19,4 @@ class FeedDeps:
     users: UserDirectory
     seen: SeenStore
     sessions: FeedSessionStore
+    engagement: EngagementCounts | None = None

@@ -1,7 +1,8 @@
 """The home feed: the user's communities, trending, fresh and related communities, ranked.
 
 Sources run in parallel; filters go cheapest and most selective first; the diversity selector
-keeps one community from taking over a page.
+keeps one community from taking over a page, and the exploration slots give new posts a bounded
+number of positions (2 per page by default).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ HOME_FEED: dict[str, Any] = {
         "trending",
         "fresh",
         "related_communities",
+        "exploration",
     ],
     "candidate_hydrators": ["post_features"],
     "filters": [
@@ -29,7 +31,7 @@ HOME_FEED: dict[str, Any] = {
         "duplicate_content_filter",
     ],
     "scorers": ["heuristic_scorer"],
-    "selectors": ["community_diversity"],
+    "selectors": ["community_diversity", "exploration_slots"],
     "side_effects": ["served_mix"],
     "params": {},
 }
