@@ -15,8 +15,8 @@ from feedmix.products.community_context_hydrator import CommunityContextHydrator
 from feedmix.products.deps import FeedDeps
 from feedmix.products.served_mix_side_effect import ServedMixSideEffect
 from feedmix.ranking.community_diversity_selector import CommunityDiversitySelector
-from feedmix.ranking.heuristic_scorer import HeuristicScorer
 from feedmix.ranking.exploration_slots_selector import ExplorationSlotsSelector
+from feedmix.ranking.heuristic_scorer import HeuristicScorer
 from feedmix.retrieval.community_posts_source import CommunityPostsSource
 from feedmix.retrieval.exploration_source import ExplorationSource
 from feedmix.retrieval.fresh_source import FreshSource
