@@ -1,0 +1,94 @@
+"""The online feature store: feature rows per entity key, read for a whole candidate batch at once.
+
+Two backends pass the same contract tests (``tests/features/test_online_store_contract.py``):
+in-process (``memory://``, the default) and Redis. Both keep one row per entity key holding all of
+that entity's features; a write may carry only some features and leaves the others as they were;
+a row expires as a whole ``EntitySchema.ttl_s`` after its last write (the smallest ``ttl_s`` of
+the entity's features). Reads never fail for absent data: unknown keys, expired rows and features
+never written come back as their defaults and are flagged in ``FeatureRead.missing``/``unset``.
+Backend failures raise ``StoreUnavailable`` so callers fail open with one ``except``.
+
+Keys are the entity keys of :mod:`feedmix.features.entity_keys`: a list of str or a numpy str or
+bytes array (the cheap form for large batches). They must not contain ``{`` or ``}`` (the Redis
+backend uses them for cluster hash tags); a ``user_community`` key is ``"<user>|<community>"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from feedmix.features.entity_keys import COMPOSITE_SEPARATOR, KeyArray, as_key_array
+from feedmix.features.entity_schema import FeatureRead
+from feedmix.features.registry import FeatureRegistry
+from feedmix.stores.redis_conn import is_redis_url
+
+Keys = Sequence[str] | npt.NDArray[Any]
+
+__all__ = ["FeatureRead", "Keys", "OnlineStore", "checked_write_keys", "open_online_store"]
+
+
+class OnlineStore(Protocol):
+    """Feature rows by entity key. Backend failures raise ``StoreUnavailable``."""
+
+    @property
+    def remote(self) -> bool:
+        """True when reads go over the network: callers then run them off the request thread."""
+        ...
+
+    @property
+    def registry(self) -> FeatureRegistry: ...
+
+    def write(self, entity: str, keys: Keys, columns: Mapping[str, npt.ArrayLike], ts: float) -> None:
+        """Set these features of these keys (last duplicate wins); other features are kept.
+
+        ``ts`` (unix seconds) is the time the values describe; the row's TTL restarts now.
+        """
+        ...
+
+    def read(self, entity: str, keys: Keys, names: Sequence[str]) -> FeatureRead:
+        """These features of these keys, in key order, defaults where absent (one round trip)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def checked_write_keys(entity: str, keys: Keys) -> KeyArray:
+    """Keys as bytes, rejecting the ones no backend can store faithfully."""
+    arr = as_key_array(keys)
+    if arr.size == 0:
+        return arr
+    bad = (
+        (np.strings.str_len(arr) == 0) | (np.strings.find(arr, b"{") >= 0) | (np.strings.find(arr, b"}") >= 0)
+    )
+    if entity == "user_community":
+        parts = np.strings.partition(arr, COMPOSITE_SEPARATOR)
+        bad |= (np.strings.str_len(parts[0]) == 0) | (np.strings.str_len(parts[2]) == 0)
+    if bad.any():
+        raise ValueError(f"invalid {entity} key {arr[np.flatnonzero(bad)[0]]!r}")
+    return arr
+
+
+def open_online_store(url: str, registry: FeatureRegistry | None = None) -> OnlineStore:
+    """An online store for ``url`` over ``registry`` (default: the project's definitions).
+
+    * ``memory://`` - in-process, the default; rows live in numpy columns.
+    * ``redis://host:6379/0?prefix=feedmix&timeout_ms=50&connect_timeout_ms=50`` (``rediss://``
+      for TLS): one packed record per entity row, read with one MGET; see ``redis_online_store``.
+    """
+    if registry is None:
+        from feedmix.features.definitions import default_registry
+
+        registry = default_registry()
+    if url.startswith("memory://"):
+        from feedmix.features.memory_online_store import MemoryOnlineStore
+
+        return MemoryOnlineStore.from_url(url, registry)
+    if is_redis_url(url):
+        from feedmix.features.redis_online_store import RedisOnlineStore
+
+        return RedisOnlineStore.from_url(url, registry)
+    raise ValueError(f"unsupported online store URL {url!r} (use memory:// or redis://)")
