@@ -24,6 +24,25 @@ def _missing(what: str, exc: Exception) -> None:
     pytest.skip(msg)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One retrieval index directory for every runtime and server process the tests start.
+
+    A runtime builds the content index at startup when its index directory has none for its corpus
+    (about 1-2 s on the demo slice); pointing ``FEEDMIX_INDEX_DIR`` (the default of ``[retrieval]
+    index_dir``) at one directory makes only the first one pay. Tests that swap or corrupt builds use
+    directories of their own.
+    """
+    path = str(tmp_path_factory.mktemp("shared-index"))
+    before = os.environ.get("FEEDMIX_INDEX_DIR")
+    os.environ["FEEDMIX_INDEX_DIR"] = path
+    yield path
+    if before is None:
+        os.environ.pop("FEEDMIX_INDEX_DIR", None)
+    else:
+        os.environ["FEEDMIX_INDEX_DIR"] = before
+
+
 @pytest.fixture
 def redis_url() -> Iterator[str]:
     """A Redis URL whose keys are cleaned up after the test (keys carry a unique prefix)."""

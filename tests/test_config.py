@@ -59,3 +59,48 @@ def test_out_of_range_pipeline_param_fails_at_startup(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"trending\.limit"):
         Runtime.build(cfg)
+
+
+def test_feature_store_settings_load_with_defaults_that_run(tmp_path: Path) -> None:
+    default = FeedmixConfig(state_dir=str(tmp_path))
+    assert default.feature_store == "memory://"
+    assert default.feature_log_dir == str(tmp_path.resolve() / "feature_log")
+    assert default.feature_offline_dir == str(tmp_path.resolve() / "offline_features")
+
+    cfg = FeedmixConfig.from_dict(
+        {
+            "stores": {"state_dir": str(tmp_path), "features": "redis://127.0.0.1:6379/0?prefix=x"},
+            "features": {
+                "flush_interval_s": 2,
+                "log_sample_rate": 0.5,
+                "log_dir": str(tmp_path / "fl"),
+                "offline_dir": "off",
+            },
+        }
+    )
+    assert cfg.feature_store == "redis://127.0.0.1:6379/0?prefix=x"
+    assert (cfg.feature_flush_interval_s, cfg.feature_log_sample_rate) == (2, 0.5)
+    assert cfg.feature_log_dir == str(tmp_path / "fl")
+    assert cfg.feature_offline_dir == "off"
+
+
+@pytest.mark.parametrize(
+    "text,match",
+    [
+        ("[features]\nlog_sample_rate = 2.0\n", "log_sample_rate"),
+        ("[features]\nflush_interval_s = 0\n", "flush_interval_s"),
+        ("[features]\nflush_interval_s = 'often'\n", "expected a number"),
+        ("[features]\nsample = 1\n", "unknown key features.sample"),
+    ],
+)
+def test_bad_feature_settings_are_named(tmp_path: Path, text: str, match: str) -> None:
+    path = tmp_path / "feedmix.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigFileError, match=match):
+        FeedmixConfig.from_toml(path)
+
+
+def test_an_unknown_feature_store_url_fails_at_startup(tmp_path: Path) -> None:
+    cfg = FeedmixConfig(state_dir=str(tmp_path), users=10, event_log="memory://", feature_store="bogus://x")
+    with pytest.raises(ValueError, match="bogus"):
+        Runtime.build(cfg)

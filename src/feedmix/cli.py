@@ -77,7 +77,9 @@ def _print_feed(body: dict[str, Any], explain: bool) -> None:
             )
             for c in st["components"]:
                 err = f"  ({c['error']})" if c.get("error") else ""
-                print(f"      {c['component']:<26} {c['status']:<8} {c['wall_ms']:7.2f} ms{err}")
+                # a source's yield: the candidates it returned (before the merge drops duplicates)
+                got = f"  {c['candidates_out']:>5} candidates" if c["kind"] == "source" else ""
+                print(f"      {c['component']:<26} {c['status']:<8} {c['wall_ms']:7.2f} ms{got}{err}")
 
 
 def cmd_feed(args: argparse.Namespace) -> int:
@@ -239,11 +241,207 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--plot", help="write a latency percentile plot (PNG, needs matplotlib)")
     b.add_argument("--quiet", action="store_true")
     b.set_defaults(fn=cmd_bench_serving)
+    _forward(
+        bsub,
+        "retrieval",
+        "ANN recall@100 and latency on Reddit embeddings and synthetic vectors",
+        "feedmix.bench.retrieval",
+    )
+    _forward(
+        bsub,
+        "features",
+        "read 50 features for 1,000 candidates: in-process, Redis, and Feast",
+        "feedmix.bench.features",
+    )
+
+    p = sub.add_parser("eval", help="offline quality evaluations that print tables")
+    esub = p.add_subparsers(dest="eval", required=True)
+    _forward(
+        esub,
+        "retrieval",
+        "MovieLens temporal split: Recall@50 and NDCG@10 per source and union",
+        "feedmix.eval.movielens",
+    )
+
+    fsub = _features_group(sub)
+    _add_training_set_command(fsub)
+    _add_features_list_command(fsub)
+    _add_index_commands(sub)
     return ap
 
 
+def _forward(sub: Any, name: str, help_text: str, module: str) -> None:
+    """A subcommand whose options belong to ``module.main(argv)``: ``--help`` is answered there."""
+    p = sub.add_parser(name, help=help_text, add_help=False)
+
+    def run(args: argparse.Namespace) -> int:
+        import importlib
+
+        return int(importlib.import_module(module).main(args.forwarded))
+
+    p.set_defaults(fn=run, forwarded=[])
+
+
+def _features_group(sub: Any) -> Any:
+    """The ``feedmix features`` group; returns its subparsers, to which each subcommand attaches."""
+    p = sub.add_parser("features", help="the feature registry and training data built from it")
+    return p.add_subparsers(dest="features_command", required=True)
+
+
+# -- feedmix features list ---------------------------------------------------------------------
+
+
+def cmd_features_list(args: argparse.Namespace) -> int:
+    from feedmix.features.definitions import default_registry, features_table
+
+    registry = default_registry()
+    if args.json:
+        print(json.dumps(registry.as_rows(), indent=2))
+    else:
+        print(features_table(registry), end="")
+    return 0
+
+
+def _add_features_list_command(fsub: Any) -> None:
+    p = fsub.add_parser(
+        "list",
+        help="the online features: entity, name, dtype, default, TTL, owner, description",
+        description="Every feature of the registry, sorted by entity and name.",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON rows instead of the table")
+    p.set_defaults(fn=cmd_features_list)
+
+
+# -- feedmix features training-set ---------------------------------------------------------------
+
+
+def cmd_features_training_set(args: argparse.Namespace) -> int:
+    from feedmix.features.offline.registry_specs import corpus_post_communities, read_post_communities
+    from feedmix.features.offline.training_set import build_training_set
+
+    post_communities = None
+    if args.post_communities:
+        post_communities = read_post_communities(args.post_communities)
+    elif args.posts:
+        from feedmix.config import FeedmixConfig
+        from feedmix.corpus.reddit_corpus import RedditCorpus
+        from feedmix.features.entity_keys import post_keys
+
+        corpus = RedditCorpus.load(FeedmixConfig(posts=args.posts).posts_path())
+        ids = [k.decode() for k in post_keys(corpus.ids).tolist()]
+        post_communities = corpus_post_communities(ids, corpus.community.tolist(), corpus.communities)
+    summary = build_training_set(
+        args.events,
+        args.offline,
+        args.out,
+        args.label_window,
+        served_log_dir=args.served_log,
+        post_communities=post_communities,
+        work_dir=args.work_dir,
+        complete_only=args.complete_only,
+        progress=not args.quiet,
+    )
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _add_training_set_command(fsub: Any) -> None:
+    p = fsub.add_parser(
+        "training-set",
+        help="training rows from the event log with point-in-time features (Parquet), summary as JSON",
+        description="One row per impression: labels within --label-window, and each feature as serving"
+        " knew it strictly before the impression (the offline history the write-through store keeps),"
+        " registry defaults where unknown, plus '<column>.missing' indicators.",
+    )
+    p.add_argument("--events", required=True, help="event log URL (sqlite:///events.db, redis://...)")
+    p.add_argument("--offline", required=True, help="offline feature store root (the feature history)")
+    p.add_argument("--out", required=True, help="the training set to write (.parquet)")
+    p.add_argument(
+        "--served-log", help="served-feature log dir: adds served.<column> where requests were sampled"
+    )
+    p.add_argument(
+        "--label-window", type=float, default=3600.0, help="seconds after an impression that label it"
+    )
+    communities = p.add_mutually_exclusive_group()
+    communities.add_argument(
+        "--posts", help="corpus ('demo', 'full' or a path) giving each post's community (community features)"
+    )
+    communities.add_argument(
+        "--post-communities", help="Parquet or CSV file of post_id,community (instead of --posts)"
+    )
+    p.add_argument(
+        "--work-dir", help="where the event export is kept between runs (default: under --offline)"
+    )
+    p.add_argument(
+        "--complete-only", action="store_true", help="drop impressions whose label window is still open"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.set_defaults(fn=cmd_features_training_set)
+
+
+# -- feedmix index build ------------------------------------------------------------------------
+
+
+def cmd_index_build(args: argparse.Namespace) -> int:
+    from feedmix.config import FeedmixConfig
+    from feedmix.corpus.reddit_corpus import RedditCorpus
+    from feedmix.retrieval.index_build import build_indexes
+
+    posts = FeedmixConfig(posts=args.posts).posts_path()
+    print(f"feedmix index build: loading posts from {posts}", file=sys.stderr, flush=True)
+    summary = build_indexes(
+        RedditCorpus.load(posts),
+        args.out,
+        kind=args.kind,
+        events=args.events,
+        collab_kind=args.collab_kind,
+        min_positive_pairs=args.min_pairs,
+        threads=args.threads,
+        progress=not args.quiet,
+    )
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _add_index_commands(sub: Any) -> None:
+    kinds = ("auto", "exact", "faiss_hnsw", "faiss_ivf", "faiss_ivf_fp16", "usearch_hnsw")
+    p = sub.add_parser("index", help="the ANN indexes of the embedding sources")
+    isub = p.add_subparsers(dest="index_command", required=True)
+    b = isub.add_parser(
+        "build",
+        help="build and publish the content index (and the collaborative one from an event log)",
+        description="Text embeddings of every post in an ANN index plus community centroids (content);"
+        " with --events, implicit ALS on the log's clicks and votes, item factors in an inner-product"
+        " index and user factors beside it (collab). Each is published atomically under --out, where a"
+        " running server (`[retrieval] index_dir`) swaps it in. Prints a JSON summary.",
+    )
+    b.add_argument(
+        "--posts", default=os.environ.get("FEEDMIX_POSTS", "demo"), help="'demo', 'full' or a path"
+    )
+    b.add_argument("--out", default=os.path.join("var", "index"), help="index directory (default var/index)")
+    b.add_argument(
+        "--kind",
+        default="faiss_ivf_fp16",
+        choices=kinds,
+        help="content index kind (auto: exact up to 50k posts, else faiss_ivf_fp16)",
+    )
+    b.add_argument("--events", help="event log URL for the collab index, e.g. sqlite:///var/events.db")
+    b.add_argument("--collab-kind", default="auto", choices=kinds, help="collab index kind")
+    b.add_argument(
+        "--min-pairs", type=int, default=None, help="positive (user, post) pairs the collab index needs (200)"
+    )
+    b.add_argument("--threads", type=int, default=2, help="build threads (faiss, BLAS, ALS)")
+    b.add_argument("--quiet", action="store_true", help="no progress bars")
+    b.set_defaults(fn=cmd_index_build)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if rest and not hasattr(args, "forwarded"):
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    if hasattr(args, "forwarded"):
+        args.forwarded = rest
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

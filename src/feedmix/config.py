@@ -3,7 +3,13 @@
 [server]    host, port, workers (pipeline thread pool)
 [data]      posts = "demo" | "full" | a path;  now = corpus clock override (unix seconds)
 [users]     count, seed  (the simulated population the server knows)
-[stores]    event_log, seen, sessions  (URLs: sqlite:///..., memory://, redis://...)
+[stores]    event_log, seen, sessions, features  (URLs: sqlite:///..., memory://, redis://...)
+[features]  flush_interval_s (aggregates -> online store), log_sample_rate (served-feature log),
+            log_dir (default: <state_dir>/feature_log), offline_dir (history of every aggregate
+            write, for point-in-time training sets; default <state_dir>/offline_features; "off": none)
+[retrieval] index_dir (default: $FEEDMIX_INDEX_DIR or <state_dir>/index), build_on_start (build the
+            content index at startup when it is missing), build_kind ("auto": exact up to 50k posts),
+            watch_interval_s (poll for new builds; 0: only POST /v1/admin/index/reload)
 [pipelines.<name>.params]  param default overrides per pipeline
 """
 
@@ -35,11 +41,38 @@ class FeedmixConfig:
     event_log: str = ""
     seen_store: str = "memory://"
     session_store: str = "memory://"
+    feature_store: str = "memory://"
+    feature_flush_interval_s: float = 1.0
+    feature_log_sample_rate: float = 0.1
+    feature_log_dir: str = ""
+    feature_offline_dir: str = ""
+    index_dir: str = field(default_factory=lambda: os.environ.get("FEEDMIX_INDEX_DIR", ""))
+    index_build_on_start: bool = True
+    index_build_kind: str = "auto"
+    index_watch_interval_s: float = 5.0
     pipeline_params: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.event_log:
             self.event_log = f"sqlite:///{Path(self.state_dir).resolve() / 'events.db'}"
+        if not self.feature_log_dir:
+            self.feature_log_dir = str(Path(self.state_dir).resolve() / "feature_log")
+        if not self.feature_offline_dir:
+            self.feature_offline_dir = str(Path(self.state_dir).resolve() / "offline_features")
+        if not self.index_dir:
+            self.index_dir = str(Path(self.state_dir).resolve() / "index")
+        if not 0 <= self.index_watch_interval_s <= 3600:
+            raise ConfigFileError(
+                f"retrieval.watch_interval_s: {self.index_watch_interval_s} is outside [0, 3600]"
+            )
+        if not 0 < self.feature_flush_interval_s <= 3600:
+            raise ConfigFileError(
+                f"features.flush_interval_s: {self.feature_flush_interval_s} is outside (0, 3600]"
+            )
+        if not 0 <= self.feature_log_sample_rate <= 1:
+            raise ConfigFileError(
+                f"features.log_sample_rate: {self.feature_log_sample_rate} is outside [0, 1]"
+            )
         if not 1 <= self.port <= 65535:
             raise ConfigFileError(f"server.port: {self.port} is not a TCP port")
         if not 1 <= self.workers <= 64:
@@ -73,6 +106,19 @@ class FeedmixConfig:
                 "event_log": "event_log",
                 "seen": "seen_store",
                 "sessions": "session_store",
+                "features": "feature_store",
+            },
+            "features": {
+                "flush_interval_s": "feature_flush_interval_s",
+                "log_sample_rate": "feature_log_sample_rate",
+                "log_dir": "feature_log_dir",
+                "offline_dir": "feature_offline_dir",
+            },
+            "retrieval": {
+                "index_dir": "index_dir",
+                "build_on_start": "index_build_on_start",
+                "build_kind": "index_build_kind",
+                "watch_interval_s": "index_watch_interval_s",
             },
         }
         kwargs: dict[str, Any] = {}
@@ -94,4 +140,8 @@ class FeedmixConfig:
         for name, value in kwargs.items():
             if types[name] in ("int",) and not isinstance(value, int):
                 raise ConfigFileError(f"{name}: expected an integer, got {value!r}")
+            if types[name] == "float" and (isinstance(value, bool) or not isinstance(value, int | float)):
+                raise ConfigFileError(f"{name}: expected a number, got {value!r}")
+            if types[name] == "bool" and not isinstance(value, bool):
+                raise ConfigFileError(f"{name}: expected true or false, got {value!r}")
         return cls(**kwargs)

@@ -66,6 +66,21 @@ def test_a_repeated_id_inside_one_batch_is_stored_once(event_log: EventLog, make
     assert event_log.count() == 2
 
 
+def test_the_result_names_the_positions_of_the_events_it_stored(
+    event_log: EventLog, make_event: MakeEvent
+) -> None:
+    """Consumers that must count each event once (the streaming aggregates) apply exactly these."""
+    assert event_log.append([make_event(event_id="a"), make_event(event_id="b")]).fresh == (0, 1)
+
+    # an old id, a new one, a repeat inside the batch, another new one
+    batch = [make_event(event_id=i) for i in ("b", "c", "c", "d")]
+    result = event_log.append(batch)
+
+    assert result.fresh == (1, 3)
+    assert [e.event_id for _, e in event_log.read()][-2:] == ["c", "d"]
+    assert event_log.append(batch).fresh == ()
+
+
 def test_an_all_duplicate_batch_stores_nothing(event_log: EventLog, make_event: MakeEvent) -> None:
     batch = [make_event(), make_event()]
     event_log.append(batch)

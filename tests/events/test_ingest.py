@@ -162,3 +162,77 @@ def test_a_dead_redis_seen_store_neither_fails_nor_stalls_ingestion(
     assert elapsed < 1.0
     log.close()
     seen.close()
+
+
+# -- real-time aggregates --------------------------------------------------------------------
+
+
+class Recorder:
+    """An EventConsumer that records what it was given."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        self.applied: list[tuple[list[str], float]] = []
+        self.error = error
+
+    def apply(self, events: Sequence[Event], now: float) -> None:
+        if self.error is not None:
+            raise self.error
+        self.applied.append(([e.event_id for e in events], now))
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+def test_consumers_get_each_stored_event_exactly_once(
+    make_event: MakeEvent, tmp_path: Path, backend: str
+) -> None:
+    """A retried batch and a batch mixing old and new events must not be counted twice."""
+    log = open_event_log(f"sqlite:///{tmp_path / 'e.db'}" if backend == "sqlite" else "memory://")
+    consumer = Recorder()
+    ingestor = EventIngestor(log, MemorySeenStore(), consumers=[consumer])
+    a, b, c = make_event(event_id="a"), make_event(event_id="b"), make_event(event_id="c")
+
+    ingestor.ingest(EventBatch(events=[a, b]), now=NOW)
+    ingestor.ingest(EventBatch(events=[a, b]), now=NOW + 1)  # a blind retry: nothing new
+    ingestor.ingest(EventBatch(events=[b, c, c]), now=NOW + 2)  # one old, one new twice
+
+    assert consumer.applied == [(["a", "b"], NOW), (["c"], NOW + 2)]
+    log.close()
+
+
+def test_consumers_see_the_filled_in_ts(make_event: MakeEvent) -> None:
+    seen_ts: list[float | None] = []
+
+    class TsRecorder:
+        def apply(self, events: Sequence[Event], now: float) -> None:
+            seen_ts.extend(e.ts for e in events)
+
+    EventIngestor(MemoryEventLog(), MemorySeenStore(), consumers=[TsRecorder()]).ingest(
+        EventBatch(events=[make_event(ts=None), make_event(ts=5.0)]), now=NOW
+    )
+    assert seen_ts == [NOW, 5.0]
+
+
+def test_a_failing_consumer_is_counted_and_does_not_fail_the_call(make_event: MakeEvent) -> None:
+    from prometheus_client import REGISTRY
+
+    def failures() -> float:
+        return REGISTRY.get_sample_value("feedmix_ingest_consumer_failures_total") or 0.0
+
+    log = MemoryEventLog()
+    healthy = Recorder()
+    ingestor = EventIngestor(log, MemorySeenStore(), consumers=[Recorder(RuntimeError("bug")), healthy])
+    before = failures()
+
+    assert ingestor.ingest(EventBatch(events=[make_event(event_id="x")]), now=NOW).accepted == 1
+
+    assert failures() - before == 1
+    assert log.count() == 1
+    assert healthy.applied == [(["x"], NOW)]  # one broken consumer does not starve the others
+
+
+def test_when_the_log_fails_no_consumer_counts_the_events(make_event: MakeEvent) -> None:
+    consumer = Recorder()
+    with pytest.raises(EventLogUnavailable):
+        EventIngestor(FailingLog(), MemorySeenStore(), consumers=[consumer]).ingest(
+            EventBatch(events=[make_event()]), now=NOW
+        )
+    assert consumer.applied == []

@@ -1,7 +1,8 @@
 """A TCP proxy in front of Redis that a test can cut and restore, to simulate an outage.
 
 The client under test keeps pointing at the same address throughout, so a test can check that it
-recovers by itself when the "server" comes back, the way it would after a Redis restart.
+recovers by itself when the "server" comes back, the way it would after a Redis restart. Setting
+``reply_delay_s`` holds every reply back that long, to simulate a slow (overloaded) Redis.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 
 
 class CuttableProxy:
@@ -24,6 +26,8 @@ class CuttableProxy:
         self._lock = threading.Lock()
         self._open: list[socket.socket] = []
         self._closed = False
+        #: seconds each chunk from the server is held back before it reaches the client
+        self.reply_delay_s = 0.0
         threading.Thread(target=self._accept, daemon=True).start()
 
     @property
@@ -65,13 +69,14 @@ class CuttableProxy:
             upstream.settimeout(None)
             with self._lock:
                 self._open += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            for a, b, delayed in ((client, upstream, False), (upstream, client, True)):
+                threading.Thread(target=self._pipe, args=(a, b, delayed), daemon=True).start()
 
-    @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    def _pipe(self, src: socket.socket, dst: socket.socket, delayed: bool) -> None:
         try:
             while data := src.recv(65536):
+                if delayed and self.reply_delay_s > 0:
+                    time.sleep(self.reply_delay_s)
                 dst.sendall(data)
         except OSError:
             pass

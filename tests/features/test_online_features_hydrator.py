@@ -3,6 +3,7 @@ when the store is down, and a pipeline that stays up (degraded) and recovers wit
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -155,6 +156,7 @@ def pipeline(store: OnlineStore) -> Pipeline:
         surface="test",
         sources=["fixed"],
         candidate_hydrators=["online_features"],
+        params={"online_features.timeout_ms": 0},  # only the store's timeout (and the deadline)
     )
     return Pipeline.build(config, reg, None)
 
@@ -201,4 +203,121 @@ def test_redis_down_degrades_the_response_and_it_recovers_by_itself(
     finally:
         store.close()
         seed.close()
+        proxy.close()
+
+
+# -- several entities, one read, bounded in time ------------------------------------------------
+
+
+def test_several_entities_come_back_from_one_round_trip(make_store: MakeStore) -> None:
+    store = make_store(registry())
+    store.write("post", ["abc", "xyz"], {"ctr": [0.5, 0.25], "views": [10, 20]}, ts=1.0)
+    store.write("community", ["pics"], {"size": [100]}, ts=1.0)
+    store.write("user_community", ["u1|pics", "u2|funny"], {"clicks": [3, 99]}, ts=1.0)
+    store.write("user", ["u1"], {"visits": [5]}, ts=1.0)
+    hydrator = OnlineFeaturesHydrator(
+        "online_features",
+        store,
+        entities=["post", "community", "user_community", "user"],
+        community_names=["funny", "pics"],
+    )
+    before = getattr(store, "round_trips", 0)
+
+    cols = hydrator.hydrate(query("u1"), posts("abc", "xyz", "new", community=[1, 0, 1]))
+
+    if hasattr(store, "round_trips"):  # the Redis stores: one MGET for all four entities
+        assert store.round_trips - before == 1
+    got = {k: np.asarray(v).tolist() for k, v in cols.items()}
+    assert got == {
+        "f.ctr": [0.5, 0.25, pytest.approx(0.05)],
+        "f.views": [10, 20, 0],
+        "f.community.size": [100, -1, 100],
+        "f.user_community.clicks": [3, 0, 3],
+        "f.user.visits": [5, 5, 5],
+    }
+
+
+def test_features_can_be_chosen_per_entity_and_bad_combinations_fail_at_build() -> None:
+    store = open_online_store("memory://", registry())
+    store.write("user", ["u1"], {"visits": [7]}, ts=1.0)
+    h = OnlineFeaturesHydrator("h", store, entities=["post", "user"], features={"post": ["views"]})
+
+    assert set(h.hydrate(query("u1"), posts("abc"))) == {"f.views", "f.user.visits"}
+    with pytest.raises(ValueError, match="not both"):
+        OnlineFeaturesHydrator("h", store, entity="post", entities=["user"])
+    with pytest.raises(ValueError, match="map entity"):
+        OnlineFeaturesHydrator("h", store, entities=["post", "user"], features=["views"])
+    with pytest.raises(ValueError, match="not hydrated here"):
+        OnlineFeaturesHydrator("h", store, entities=["post"], features={"user": ["visits"]})
+    with pytest.raises(ValueError, match="distinct"):
+        OnlineFeaturesHydrator("h", store, entities=["post", "post"])
+
+
+class _RecordingStore:
+    """Answers defaults and records the reply timeout each read was given."""
+
+    remote = True
+
+    def __init__(self) -> None:
+        self.inner = open_online_store("memory://", registry())
+        self.registry = self.inner.registry
+        self.timeouts: list[float | None] = []
+
+    def read_many(self, requests: Any, *, timeout_s: float | None = None) -> Any:
+        self.timeouts.append(timeout_s)
+        return [self.inner.read(e, k, n) for e, k, n in requests]
+
+
+def test_the_read_may_take_the_time_left_and_no_more_than_timeout_ms() -> None:
+    store = _RecordingStore()
+    hydrator = OnlineFeaturesHydrator("h", store)  # type: ignore[arg-type]
+    reg = ComponentRegistry()
+    reg.register("fixed", lambda i, d, **o: _Source.build(i, d))
+    reg.register("h", lambda i, d, **o: hydrator)
+    p = Pipeline.build(PipelineConfig("t", "t", sources=["fixed"], candidate_hydrators=["h"]), reg)
+
+    def q(deadline_ms: float, overrides: dict[str, Any]) -> Query:
+        return Query("u1", "t", p.params(overrides), Deadline.from_ms(deadline_ms), "r", now=0.0)
+
+    hydrator.hydrate(q(10_000, {}), posts("abc"))
+    hydrator.hydrate(q(10_000, {"h.timeout_ms": 30}), posts("abc"))
+    hydrator.hydrate(q(20, {"h.timeout_ms": 30}), posts("abc"))
+    hydrator.hydrate(q(10_000, {"h.timeout_ms": 0}), posts("abc"))
+
+    default, own, deadline, unlimited = store.timeouts
+    assert default == pytest.approx(0.050)  # timeout_ms defaults to 50 ms
+    assert own == pytest.approx(0.030)
+    assert deadline is not None and deadline <= 0.020
+    assert unlimited is not None and 9.0 < unlimited <= 10.0  # 0: only the request deadline
+    # the executor does not abandon it on timeout_ms: the hydrator answers defaults itself
+    assert hydrator.timeout_s(q(10_000, {"h.timeout_ms": 30})) is None
+
+
+def test_a_slow_redis_answers_defaults_within_the_request_deadline(
+    request: pytest.FixtureRequest, redis_url: str, redis_prefix: str
+) -> None:
+    """The socket timeout is long (5 s) and Redis answers after 3 s: the read still gives up when
+    the request's time is up (no own ``timeout_ms`` here), and the hydrator answers defaults."""
+    target = redis.Redis.from_url(redis_url).connection_pool.connection_kwargs
+    proxy = CuttableProxy(str(target.get("host", "127.0.0.1")), int(target.get("port", 6379)))
+    url = f"{proxy.url}?prefix={redis_prefix}&timeout_ms=5000&connect_timeout_ms=5000"
+    store = open_online_store(url, registry())
+    try:
+        store.write("post", ["abc"], {"views": [10]}, ts=1.0)
+        hydrator = OnlineFeaturesHydrator("h", store)
+        assert np.asarray(hydrator.hydrate(query(), posts("abc"))["f.views"]).tolist() == [10]
+        proxy.reply_delay_s = 3.0
+
+        t0 = time.perf_counter()
+        with pytest.raises(Fallback, match="Timeout") as info:
+            hydrator.hydrate(query(deadline_ms=300), posts("abc"))
+        elapsed = time.perf_counter() - t0
+
+        assert elapsed < 2.0  # generous: well before the reply (3 s) or the socket timeout (5 s)
+        assert np.asarray(info.value.value["f.views"]).tolist() == [0]
+        proxy.reply_delay_s = 0.0
+        # the timed-out connection was dropped, so no late reply is read by the next request
+        assert np.asarray(hydrator.hydrate(query(), posts("abc"))["f.views"]).tolist() == [10]
+    finally:
+        store.close()
         proxy.close()

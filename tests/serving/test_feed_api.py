@@ -103,8 +103,18 @@ def test_debug_trace_names_every_stage_and_component(client: TestClient) -> None
         "selectors",
     ]
     sources = {c["component"]: c for c in stages["sources"]["components"]}
-    assert set(sources) == {"joined_communities", "trending", "fresh", "related_communities", "exploration"}
-    assert all(c["status"] == "ok" and c["candidates_out"] > 0 for c in sources.values())
+    assert set(sources) == {
+        "joined_communities",
+        "trending",
+        "fresh",
+        "related_communities",
+        "embedding_content",
+        "embedding_collab",
+        "exploration",
+    }
+    assert all(c["status"] == "ok" for c in sources.values())
+    # every source yields, but the collaborative one: this server has no event-log build (no vector)
+    assert {name for name, c in sources.items() if c["candidates_out"] == 0} == {"embedding_collab"}
     assert stages["filters"]["candidates_in"] >= stages["filters"]["candidates_out"]
     assert set(body["items"][0]["score_parts"]) == {"quality", "engagement", "affinity", "freshness"}
     assert body["trace"]["wall_ms"] > 0

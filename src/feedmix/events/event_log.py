@@ -6,7 +6,8 @@ the only place an acknowledged event must never be lost. The contract every back
 * ``append`` is all-or-nothing per call and returns only once the events are durable (as durable
   as the backend gets; see each implementation);
 * it is idempotent by ``event_id``: an id already in the log (or earlier in the same call) is
-  counted in ``duplicates`` and not stored again, so clients can retry a batch blindly;
+  counted in ``duplicates`` and not stored again, so clients can retry a batch blindly; ``fresh``
+  names the positions of the events that were stored;
 * each stored event gets an integer offset; offsets are strictly increasing in append order and
   are assigned while the backend's write lock is held, so a reader tailing with ``read(after=last)``
   never skips an event that commits later with a smaller offset.
@@ -18,7 +19,7 @@ Backends are chosen by URL with ``open_event_log``; failures of the storage itse
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from feedmix.events.schema import Event
@@ -34,6 +35,10 @@ class EventLogUnavailable(Exception):
 class AppendResult:
     accepted: int
     duplicates: int
+    #: positions (in the appended batch) of the events stored by this call, ascending; consumers
+    #: that must count each event once (the streaming aggregates) apply exactly these. None when
+    #: a backend cannot tell. Not compared: two results are equal when their counts are.
+    fresh: tuple[int, ...] | None = field(default=None, compare=False)
 
 
 class EventLog(Protocol):

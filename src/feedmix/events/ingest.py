@@ -5,6 +5,11 @@ log is idempotent, so retrying is always safe). The seen store is updated after,
 is only logged and counted: the event is already durable, and failing the call would make the
 client resend events the log already has, for no gain. A missed seen-store update costs at most a
 repeated post in someone's feed.
+
+Then the real-time aggregates (``consumers``, e.g. the ``EngagementAggregator``) get the events the
+log stored *in this call* (``AppendResult.fresh``), so a retried batch is counted once, like the
+log stores it once. They run in process and should not fail; if one does, it is logged and counted
+(``feedmix_ingest_consumer_failures_total``) and the call still succeeds: the log has the events.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Collection, Sequence
+from typing import Protocol
 
 from prometheus_client import Counter
 
@@ -26,7 +32,17 @@ log = logging.getLogger(__name__)
 INGESTED = Counter("feedmix_ingest_events_total", "Events received by ingestion", ["result"])
 SEEN_FAILURES = Counter("feedmix_ingest_seen_store_failures_total", "Seen-store updates that failed")
 
+CONSUMER_FAILURES = Counter(
+    "feedmix_ingest_consumer_failures_total", "Event batches a consumer (aggregates) failed to apply"
+)
+
 SEEN_TYPES: tuple[EventType, ...] = ("impression", "hide")
+
+
+class EventConsumer(Protocol):
+    """Applies events the log has stored (the streaming aggregates)."""
+
+    def apply(self, events: Sequence[Event], now: float) -> None: ...
 
 
 class EventIngestor:
@@ -40,10 +56,15 @@ class EventIngestor:
     """
 
     def __init__(
-        self, log: EventLog, seen: SeenStore, seen_types: Collection[EventType] = SEEN_TYPES
+        self,
+        log: EventLog,
+        seen: SeenStore,
+        seen_types: Collection[EventType] = SEEN_TYPES,
+        consumers: Sequence[EventConsumer] = (),
     ) -> None:
         self._log = log
         self._seen = seen
+        self._consumers = tuple(consumers)
         self._seen_types = frozenset(seen_types)
         self._lock = threading.Lock()
         self.seen_failures = 0
@@ -59,7 +80,26 @@ class EventIngestor:
         INGESTED.labels("accepted").inc(result.accepted)
         INGESTED.labels("duplicate").inc(result.duplicates)
         self._mark_seen(events, now)
+        if self._consumers:
+            self._feed_consumers(events, result, now)
         return result
+
+    def _feed_consumers(self, events: Sequence[Event], result: AppendResult, now: float) -> None:
+        if result.fresh is not None:
+            stored = [events[i] for i in result.fresh]
+        elif result.duplicates == 0:
+            stored = list(events)
+        else:  # a backend that cannot say which were new: counting them could count twice
+            log.warning("event log did not name its new events; %d not aggregated", result.accepted)
+            return
+        if not stored:
+            return
+        for consumer in self._consumers:
+            try:
+                consumer.apply(stored, now)
+            except Exception:
+                CONSUMER_FAILURES.inc()
+                log.exception("%s could not apply %d events", type(consumer).__name__, len(stored))
 
     def _mark_seen(self, events: Sequence[Event], now: float) -> None:
         by_user: dict[str, list[str]] = {}

@@ -19,16 +19,16 @@ class MemoryEventLog:
 
     def append(self, events: Sequence[Event]) -> AppendResult:
         with self._lock:
-            fresh: list[Event] = []
+            fresh: list[int] = []
             batch_ids: set[str] = set()
-            for event in events:
+            for i, event in enumerate(events):
                 if event.event_id in self._ids or event.event_id in batch_ids:
                     continue
                 batch_ids.add(event.event_id)
-                fresh.append(event)
-            self._events.extend(fresh)
+                fresh.append(i)
+            self._events.extend(events[i] for i in fresh)
             self._ids |= batch_ids
-        return AppendResult(accepted=len(fresh), duplicates=len(events) - len(fresh))
+        return AppendResult(accepted=len(fresh), duplicates=len(events) - len(fresh), fresh=tuple(fresh))
 
     def read(self, after: int = 0, limit: int = 1000) -> list[tuple[int, Event]]:
         check_read_args(after, limit)

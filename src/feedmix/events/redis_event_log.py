@@ -81,7 +81,9 @@ for j, i in ipairs(fresh) do
   redis.call('SET', KEYS[i + 2], '1', 'EX', ttl)
 end
 redis.call('SET', KEYS[2], string.format('%d', last + #fresh))
-return {#fresh, n - #fresh}
+local out = {#fresh, n - #fresh}
+for _, i in ipairs(fresh) do out[#out + 1] = i end
+return out
 """
 
 
@@ -128,8 +130,11 @@ class RedisEventLog:
             *(e.model_dump_json(exclude_none=True) for e in events),
         ]
         with store_errors("redis event log append", EventLogUnavailable):
-            accepted, duplicates = cast("list[int]", self._append(keys=keys, args=args))
-        return AppendResult(accepted=int(accepted), duplicates=int(duplicates))
+            accepted, duplicates, *fresh = cast("list[int]", self._append(keys=keys, args=args))
+        # the script returns the 1-based batch positions of the stored events after the counts
+        return AppendResult(
+            accepted=int(accepted), duplicates=int(duplicates), fresh=tuple(int(i) - 1 for i in fresh)
+        )
 
     def read(self, after: int = 0, limit: int = 1000) -> list[tuple[int, Event]]:
         check_read_args(after, limit)

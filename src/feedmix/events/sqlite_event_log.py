@@ -60,20 +60,32 @@ class SqliteEventLog:
     def append(self, events: Sequence[Event]) -> AppendResult:
         if not events:
             return AppendResult(accepted=0, duplicates=0)
-        rows = [(e.event_id, e.model_dump_json(exclude_none=True)) for e in events]
+        ids = [e.event_id for e in events]
         with self._write_lock, _errors("append"):
             conn = self._writer
             conn.execute("BEGIN IMMEDIATE")
             try:
+                # under the write lock, the ids already stored cannot change before the insert
+                stored = _stored_ids(conn, ids)
+                fresh: list[int] = []
+                for i, event_id in enumerate(ids):
+                    if event_id not in stored:
+                        stored.add(event_id)
+                        fresh.append(i)
+                rows = [(ids[i], events[i].model_dump_json(exclude_none=True)) for i in fresh]
                 # executemany's rowcount sums the rows really inserted, so conflicts are not counted
-                accepted = conn.executemany(_INSERT, rows).rowcount
+                accepted = conn.executemany(_INSERT, rows).rowcount if rows else 0
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
                     with contextlib.suppress(sqlite3.Error):
                         conn.execute("ROLLBACK")
                 raise
-        return AppendResult(accepted=accepted, duplicates=len(rows) - accepted)
+        return AppendResult(
+            accepted=accepted,
+            duplicates=len(ids) - accepted,
+            fresh=tuple(fresh) if accepted == len(fresh) else None,
+        )
 
     def read(self, after: int = 0, limit: int = 1000) -> list[tuple[int, Event]]:
         check_read_args(after, limit)
@@ -90,6 +102,19 @@ class SqliteEventLog:
         with self._write_lock, self._read_lock:
             self._writer.close()
             self._reader.close()
+
+
+def _stored_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` the log already holds (in chunks below SQLite's variable limit)."""
+    found: set[str] = set()
+    distinct = list(dict.fromkeys(ids))
+    for start in range(0, len(distinct), 500):
+        chunk = distinct[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        found.update(
+            r[0] for r in conn.execute(f"SELECT event_id FROM events WHERE event_id IN ({marks})", chunk)
+        )
+    return found
 
 
 def _connect(path: Path, busy_timeout_s: float) -> sqlite3.Connection:

@@ -76,15 +76,25 @@ def as_key_array(keys: Sequence[str] | npt.NDArray[np.generic]) -> KeyArray:
     return np.array([k if isinstance(k, bytes) else k.encode() for k in keys], dtype=np.bytes_)
 
 
-def community_keys(communities: npt.ArrayLike, names: Sequence[str] | None = None) -> KeyArray:
-    """Keys of community indexes: their names when ``names`` is given, else the decimal index."""
+def community_keys(communities: npt.ArrayLike, names: Sequence[str] | KeyArray | None = None) -> KeyArray:
+    """Keys of community indexes: their names when ``names`` is given, else the decimal index.
+
+    ``names`` may be given already encoded (``community_name_table``), which callers on the request
+    path do: encoding every name of the corpus costs more than the rest of the lookup.
+    """
     idx = np.asarray(communities, dtype=np.int64).ravel()
     if names is None:
         return idx.astype("S20")
     if idx.size and (idx.min() < 0 or idx.max() >= len(names)):
         raise ValueError(f"community index outside 0..{len(names) - 1}")
-    table = np.strings.encode(np.asarray(names, dtype=np.str_), "utf-8")
-    return table[idx]
+    return community_name_table(names)[idx]
+
+
+def community_name_table(names: Sequence[str] | KeyArray) -> KeyArray:
+    """Community names (index -> name) as the UTF-8 bytes array ``community_keys`` indexes."""
+    if isinstance(names, np.ndarray) and names.dtype.kind == "S":
+        return names
+    return np.strings.encode(np.asarray(names, dtype=np.str_), "utf-8")
 
 
 def user_community_keys(user_id: str, community_keys_: KeyArray) -> KeyArray:

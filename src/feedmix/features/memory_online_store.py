@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from feedmix.features.entity_keys import as_key_array
 from feedmix.features.entity_schema import EntitySchema, FeatureRead
-from feedmix.features.online_store import Keys, checked_write_keys
+from feedmix.features.online_store import Keys, ReadRequest, checked_write_keys
 from feedmix.features.registry import FeatureRegistry
 from feedmix.stores.url_options import url_options
 
@@ -156,11 +156,22 @@ class MemoryOnlineStore:
                     t.sweep(now)
             table.write(key_list, cols, now)
 
-    def read(self, entity: str, keys: Keys, names: Sequence[str]) -> FeatureRead:
-        table = self._table(entity)
-        key_list = as_key_array(keys).tolist()
+    def read(
+        self, entity: str, keys: Keys, names: Sequence[str], *, timeout_s: float | None = None
+    ) -> FeatureRead:
+        """``timeout_s`` is accepted for symmetry with the Redis store; nothing here waits."""
+        return self.read_many([(entity, keys, names)])[0]
+
+    def read_many(
+        self, requests: Sequence[ReadRequest], *, timeout_s: float | None = None
+    ) -> list[FeatureRead]:
+        """Several entities' reads under one lock hold (one consistent snapshot)."""
+        prepared = [
+            (self._table(entity), as_key_array(keys).tolist(), names) for entity, keys, names in requests
+        ]
         with self._lock:
-            return table.read(key_list, names, self._clock())
+            now = self._clock()
+            return [table.read(key_list, names, now) for table, key_list, names in prepared]
 
     def close(self) -> None:
         with self._lock:

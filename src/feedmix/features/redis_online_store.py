@@ -16,9 +16,19 @@ Layout (chosen for read speed):
 
 Reads: on a single node the MGET command is packed here (vectorised) and sent on a pooled
 connection: redis-py's per-argument packing would cost more than Redis takes to answer. It is
-one network round trip (``round_trips`` counts them). A ``redis.cluster.RedisCluster`` client is
-also accepted: MGET across slots is not allowed there, so reads use ``mget_nonatomic`` (one
-pipelined batch per node).
+one network round trip (``round_trips`` counts them), also for ``read_many``, which reads the rows
+of several entities (a candidate's post, community and user×community rows) in the same MGET.
+A read may be given ``timeout_s``, a bound on the reply wait below the socket timeout (the
+hydrator passes its own timeout, capped by the time left to the request); it applies to each
+socket read of the reply, and a connection that timed out is closed, so a late reply is never
+read by the next request. A ``redis.cluster.RedisCluster`` client is also
+accepted: MGET across slots is not allowed there, so reads use ``mget_nonatomic`` (one pipelined
+batch per node, bounded by the socket timeout only).
+
+Timeouts: the client's (``timeout_ms``, ``connect_timeout_ms`` in the URL, 50 ms by default)
+bound every wait; a dropped pooled connection or a failed connect is retried once at once (a
+restarted Redis), a timeout never. So a refused connection costs next to nothing, and a host that
+drops packets at most two connect timeouts.
 
 Writes: a Lua script writes all rows of the call atomically. When the call carries every
 feature of the entity it is a plain ``SET ... PX ttl`` per row; otherwise it is a
@@ -46,7 +56,7 @@ from redis.crc import key_slot
 
 from feedmix.features.entity_keys import COMPOSITE_SEPARATOR, KeyArray, as_key_array
 from feedmix.features.entity_schema import HEADER_SIZE, EntitySchema, FeatureRead
-from feedmix.features.online_store import Keys, checked_write_keys
+from feedmix.features.online_store import Keys, ReadRequest, checked_write_keys
 from feedmix.features.registry import FeatureRegistry
 from feedmix.stores.redis_conn import TIMEOUT_OPTIONS, make_client, store_errors
 from feedmix.stores.url_options import url_options
@@ -198,30 +208,56 @@ class RedisOnlineStore:
 
     # -- reads ---------------------------------------------------------------------------------
 
-    def read(self, entity: str, keys: Keys, names: Sequence[str]) -> FeatureRead:
-        schema = self.schema(entity)
-        schema.check_names(names)
-        arr = as_key_array(keys)
-        if len(arr) == 0:
-            return schema.default_read(names, 0)
-        rkeys = self.redis_keys(entity, arr)
-        with store_errors("feature store read"):
-            values = self._mget(rkeys)
-        size, blank = schema.record_size, schema.blank_record()
-        buf = b"".join([v if v is not None and len(v) == size else blank for v in values])
-        return schema.unpack(buf, names)
+    def read(
+        self, entity: str, keys: Keys, names: Sequence[str], *, timeout_s: float | None = None
+    ) -> FeatureRead:
+        """One entity's rows in one MGET; ``timeout_s`` as in ``read_many``."""
+        return self.read_many([(entity, keys, names)], timeout_s=timeout_s)[0]
 
-    def _mget(self, rkeys: list[bytes]) -> list[bytes | None]:
+    def read_many(
+        self, requests: Sequence[ReadRequest], *, timeout_s: float | None = None
+    ) -> list[FeatureRead]:
+        """Several ``(entity, keys, names)`` reads in one MGET: one round trip for all of them.
+
+        ``timeout_s`` bounds the wait for the reply (each part of it) below the client's socket
+        timeout, so a caller with less time left than that (a request near its deadline) gets
+        ``StoreUnavailable`` in time instead of waiting the full socket timeout.
+        """
+        plans: list[tuple[EntitySchema, Sequence[str], int]] = []
+        rkeys: list[bytes] = []
+        for entity, keys, names in requests:
+            schema = self.schema(entity)
+            schema.check_names(names)
+            arr = as_key_array(keys)
+            if len(arr):
+                rkeys += self.redis_keys(entity, arr)
+            plans.append((schema, names, len(arr)))
+        values: list[bytes | None] = []
+        if rkeys:
+            with store_errors("feature store read"):
+                values = self._mget(rkeys, timeout_s)
+        out: list[FeatureRead] = []
+        start = 0
+        for schema, names, n in plans:
+            size, blank = schema.record_size, schema.blank_record()
+            part = values[start : start + n]
+            start += n
+            buf = b"".join([v if v is not None and len(v) == size else blank for v in part])
+            out.append(schema.unpack(buf, names) if n else schema.default_read(names, 0))
+        return out
+
+    def _mget(self, rkeys: list[bytes], timeout_s: float | None = None) -> list[bytes | None]:
         self.round_trips += 1
         if isinstance(self._client, RedisCluster):
             return list(self._client.mget_nonatomic(rkeys))
         command = pack_mget(rkeys)
         pool = self._client.connection_pool
         conn = pool.get_connection()
+        wait = _reply_wait(conn, timeout_s)
         try:
             # the client's retry policy (one retry on a dropped pooled connection, none on timeouts)
             reply = conn.retry.call_with_retry(
-                lambda: _send_and_read(conn, command), lambda _error: _disconnect(conn)
+                lambda: _send_and_read(conn, command, wait), lambda _error: _disconnect(conn)
             )
         except BaseException:
             _disconnect(conn)  # a half-read reply must not reach the next user of this connection
@@ -238,6 +274,18 @@ def _disconnect(conn: Any) -> None:
     conn.disconnect()
 
 
-def _send_and_read(conn: Any, command: bytes) -> Any:
+def _reply_wait(conn: Any, timeout_s: float | None) -> float | None:
+    """How long to wait for a reply: ``timeout_s`` capped by the socket timeout, at least 1 ms
+    (0 would make the socket non-blocking); None for the socket timeout itself."""
+    if timeout_s is None:
+        return None
+    socket_timeout = conn.socket_timeout
+    cap = float(socket_timeout) if socket_timeout else float("inf")
+    return max(0.001, min(float(timeout_s), cap))
+
+
+def _send_and_read(conn: Any, command: bytes, wait: float | None = None) -> Any:
     conn.send_packed_command([command])
-    return conn.read_response()
+    if wait is None:
+        return conn.read_response()
+    return conn.read_response(timeout=wait)

@@ -4,6 +4,11 @@
 post (1 h and 24 h windows), per user, per community and per user×community (24 h), with the
 window semantics of :mod:`feedmix.features.window_counter` (1 h = 12 × 5-minute buckets,
 24 h = 24 × 1-hour buckets; an event counts while its bucket is one of the window's newest).
+At the edges, exactly: an event at time ``t`` counts in a window of ``n`` buckets of ``b`` seconds
+at query time ``q`` iff ``floor(q/b) - n < floor(t/b) <= floor(q/b)``. So an impression at 10:07
+counts in the 1 h window until 11:04:59 and is gone at 11:05:00 (its 10:05 bucket left the ring),
+and counts in the 24 h window until 09:59:59 the next day; an event counts for between
+``window - bucket`` and ``window`` seconds, and all events of one bucket leave together.
 Downvotes are not counted (no feature uses them yet). Event times are the events' ``ts``
 (``now`` where absent), clamped to ``now``.
 
@@ -32,10 +37,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from feedmix.corpus.reddit_corpus import RedditCorpus
 from feedmix.events.post_ids import post_ids_to_int
 from feedmix.events.schema import Event
 from feedmix.features.definitions import WINDOWS, smoothed_ctr
-from feedmix.features.entity_keys import KeyArray, community_keys, post_keys
+from feedmix.features.entity_keys import KeyArray, community_keys, community_name_table, post_keys
 from feedmix.features.online_store import OnlineStore
 from feedmix.features.slot_index import SlotIndex
 from feedmix.features.window_counter import WindowCounter
@@ -92,6 +98,9 @@ class _EntityCounts:
     def mark(self, slots: IntArray) -> None:
         self._mark(slots)
 
+    def mark_all(self) -> None:
+        self._mark(self.index.lookup(self.index.keys()))
+
     def forget_idle(self, slots: IntArray) -> None:
         """Release the slots (of rows just written) that have no counts left and no newer change."""
         longest = max(self.counters.values(), key=lambda c: c.window_s)
@@ -105,6 +114,17 @@ class _EntityCounts:
 _FlushJob = tuple[str, IntArray, Sequence[str] | KeyArray, dict[str, npt.NDArray[Any]], _EntityCounts]
 
 
+def corpus_community_of(corpus: RedditCorpus) -> CommunityOf:
+    """``community_of`` for a corpus: each post's community index, -1 for posts it does not hold."""
+
+    def community_of(post_ids: IntArray) -> IntArray:
+        rows = corpus.rows_of(post_ids)
+        communities = corpus.community[np.maximum(rows, 0)].astype(np.int64)
+        return np.where(rows >= 0, communities, -1)
+
+    return community_of
+
+
 class EngagementAggregator:
     def __init__(
         self,
@@ -116,7 +136,7 @@ class EngagementAggregator:
         ``community_names`` (index -> name) makes community keys names, as the hydrator's must be;
         ``clock`` (unix seconds, like event times) is what ``post_counts`` measures windows at."""
         self._community_of = community_of
-        self._community_names = community_names
+        self._community_names = None if community_names is None else community_name_table(community_names)
         self._clock = clock
         self._lock = threading.Lock()  # counts and names
         self._flush_lock = threading.Lock()  # one flush at a time
@@ -181,6 +201,13 @@ class EngagementAggregator:
         return totals[:, IMPRESSION].copy(), totals[:, CLICK].copy()
 
     # -- writing rows --------------------------------------------------------------------------
+
+    def mark_all(self) -> None:
+        """Make the next flush rewrite every row held, changed or not: after the store may have
+        lost data (a Redis restart without persistence), this puts all current values back."""
+        with self._lock:
+            for entity in self._entities():
+                entity.mark_all()
 
     def flush(self, store: OnlineStore, now: float | None = None) -> dict[str, int]:
         """Write every changed row to ``store``; returns rows written per entity.

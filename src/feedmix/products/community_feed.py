@@ -19,7 +19,13 @@ COMMUNITY_FEED: dict[str, Any] = {
         },
         {"type": "fresh", "id": "community_fresh", "options": {"communities_feature": "feed.communities"}},
     ],
-    "candidate_hydrators": ["post_features"],
+    "candidate_hydrators": [
+        "post_features",
+        {
+            "type": "online_features",
+            "options": {"entities": ["post", "community", "user_community", "user"]},
+        },
+    ],
     "filters": [
         {"type": "seen_filter", "id": "served_in_session", "options": {"feature": "session.served"}},
         {"type": "seen_filter", "id": "seen_posts_filter", "options": {"feature": "user.seen"}},

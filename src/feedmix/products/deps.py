@@ -6,10 +6,14 @@ from dataclasses import dataclass
 
 from feedmix.corpus.community_graph import CommunityGraph
 from feedmix.corpus.reddit_corpus import RedditCorpus
+from feedmix.features.offline.served_log import ServedFeatureLog
+from feedmix.features.online_store import OnlineStore
 from feedmix.retrieval.exploration_source import EngagementCounts
+from feedmix.retrieval.served_indexes import ServedIndex
 from feedmix.stores.seen_store import SeenStore
 from feedmix.stores.session_store import FeedSessionStore
 from feedmix.users.directory import UserDirectory
+from feedmix.users.recent_engagements import RecentEngagements
 
 
 @dataclass
@@ -20,3 +24,12 @@ class FeedDeps:
     seen: SeenStore
     sessions: FeedSessionStore
     engagement: EngagementCounts | None = None
+    #: the online feature store the ``online_features`` hydrator reads
+    online_store: OnlineStore | None = None
+    #: the sink of the ``serving_feature_log`` side effect
+    served_feature_log: ServedFeatureLog | None = None
+    #: the ANN indexes of the embedding sources (None or empty: those sources return nothing)
+    content_index: ServedIndex | None = None
+    collab_index: ServedIndex | None = None
+    #: recent clicks/upvotes per user, blended into the content query vector
+    recent_engagements: RecentEngagements | None = None

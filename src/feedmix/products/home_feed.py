@@ -1,4 +1,5 @@
-"""The home feed: the user's communities, trending, fresh and related communities, ranked.
+"""The home feed: the user's communities, trending, fresh, related communities and embedding
+retrieval (content and collaborative ANN indexes), ranked.
 
 Sources run in parallel; filters go cheapest and most selective first; the diversity selector
 keeps one community from taking over a page, and the exploration slots give new posts a bounded
@@ -11,7 +12,7 @@ from typing import Any
 
 HOME_FEED: dict[str, Any] = {
     "surface": "home",
-    "query_hydrators": ["user_profile", "seen_posts", "session_served"],
+    "query_hydrators": ["user_profile", "seen_posts", "session_served", "user_embedding"],
     "sources": [
         {
             "type": "community_posts",
@@ -21,9 +22,28 @@ HOME_FEED: dict[str, Any] = {
         "trending",
         "fresh",
         "related_communities",
+        # nearest posts to the user's vectors (``user_embedding``): text content and ALS on the log
+        {
+            "type": "embedding",
+            "id": "embedding_content",
+            "options": {"vector_feature": "user.embedding.content"},
+        },
+        {
+            "type": "embedding",
+            "id": "embedding_collab",
+            "options": {"vector_feature": "user.embedding.collab"},
+        },
         "exploration",
     ],
-    "candidate_hydrators": ["post_features"],
+    # online_features reads the post, community, user×community and user rows in one round trip;
+    # it needs the ``community`` column post_features adds
+    "candidate_hydrators": [
+        "post_features",
+        {
+            "type": "online_features",
+            "options": {"entities": ["post", "community", "user_community", "user"]},
+        },
+    ],
     "filters": [
         {"type": "seen_filter", "id": "served_in_session", "options": {"feature": "session.served"}},
         {"type": "seen_filter", "id": "seen_posts_filter", "options": {"feature": "user.seen"}},
@@ -32,6 +52,9 @@ HOME_FEED: dict[str, Any] = {
     ],
     "scorers": ["heuristic_scorer"],
     "selectors": ["community_diversity", "exploration_slots"],
-    "side_effects": ["served_mix"],
+    "side_effects": [
+        "served_mix",
+        {"type": "serving_feature_log", "options": {"columns": ["f.*", "score", "score.*"]}},
+    ],
     "params": {},
 }

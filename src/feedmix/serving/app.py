@@ -49,6 +49,8 @@ class FeedItem(BaseModel):
     url: str
     permalink: str
     score_parts: dict[str, float]
+    #: debug requests only: the online feature values (``f.*``) the item was ranked with
+    features: dict[str, float | int | bool] | None = None
 
 
 class FeedResponse(BaseModel):
@@ -200,8 +202,24 @@ def create_app(runtime: Runtime) -> FastAPI:
                 "corpus": runtime.corpus.describe(),
                 "users": len(runtime.population),
                 "uptime_s": round(time.time() - runtime.started_at, 1),
+                "indexes": runtime.indexes.versions() if runtime.indexes is not None else {},
             }
         )
+
+    @app.post("/v1/admin/index/reload", tags=["ops"])
+    def reload_indexes() -> Response:
+        """Check the retrieval index directory now (the watcher does it every few seconds).
+
+        Per index: ``swapped`` (a new build serves), ``opened`` (a first build), ``unchanged``,
+        ``absent`` (never built), or ``refused`` (corrupt or incompatible, with the reason: the
+        previous build keeps serving). Answers 409 when any build was refused.
+        """
+        if runtime.indexes is None:
+            raise HTTPException(status_code=404, detail="this server serves no retrieval indexes")
+        outcomes = {name: o.as_dict() for name, o in runtime.indexes.reload().items()}
+        refused = any(o["status"] == "refused" for o in outcomes.values())
+        body = {"indexes": outcomes, "serving": runtime.indexes.versions()}
+        return _json(body, status=409 if refused else 200)
 
     @app.get("/metrics", tags=["ops"])
     def metrics() -> Response:

@@ -101,7 +101,7 @@ class FeedService:
             "request_id": query.request_id,
             "user_id": user_id,
             "surface": query.surface,
-            "items": self.items(result),
+            "items": self.items(result, features=debug),
             "next_cursor": next_cursor,
             "coverage": round(result.coverage, 4),
             "degraded": bool(failed),
@@ -117,7 +117,9 @@ class FeedService:
             body["trace"] = result.trace.as_dict()
         return body
 
-    def items(self, result: PipelineResult) -> list[dict[str, Any]]:
+    def items(self, result: PipelineResult, features: bool = False) -> list[dict[str, Any]]:
+        """The response items; with ``features`` (debug requests), each item also carries the
+        online feature values it was ranked with (``f.*`` columns, defaults included)."""
         batch, c = result.batch, self.corpus
         if len(batch) == 0:
             return []
@@ -127,6 +129,11 @@ class FeedService:
         part_names = [n for n in batch.column_names if n.startswith("score.")]
         parts = {n[len("score.") :]: batch.column(n) for n in part_names}
         age_h = (self.now - c.created[rows]) / 3600.0
+        feature_values = (
+            {n: batch.column(n).tolist() for n in batch.column_names if n.startswith("f.")}
+            if features
+            else {}
+        )
         out = []
         for i, r in enumerate(rows.tolist()):
             out.append(
@@ -148,4 +155,6 @@ class FeedService:
                     "score_parts": {k: float(v[i]) for k, v in parts.items()},
                 }
             )
+            if features:
+                out[-1]["features"] = {k: v[i] for k, v in feature_values.items()}
         return out

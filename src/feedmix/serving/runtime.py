@@ -13,18 +13,26 @@ from typing import Any
 
 from feedmix.config import FeedmixConfig
 from feedmix.core.executor import PipelineExecutor
-from feedmix.core.pipeline import Pipeline, PipelineConfig
+from feedmix.core.pipeline import ComponentSpec, Pipeline, PipelineConfig
 from feedmix.corpus.community_graph import CommunityGraph
 from feedmix.corpus.reddit_corpus import RedditCorpus
 from feedmix.events.event_log import EventLog, open_event_log
 from feedmix.events.ingest import EventIngestor
+from feedmix.features.aggregate_flusher import AggregateFlusher
+from feedmix.features.definitions import default_registry
+from feedmix.features.offline.served_log import ServedFeatureLog
+from feedmix.features.offline_write_through import OfflineWriteThroughStore
+from feedmix.features.online_store import OnlineStore, open_online_store
+from feedmix.features.streaming_aggregates import EngagementAggregator, corpus_community_of
 from feedmix.products.community_feed import COMMUNITY_FEED
 from feedmix.products.components import FeedDeps, product_registry
 from feedmix.products.home_feed import HOME_FEED
+from feedmix.retrieval.served_indexes import RetrievalIndexes
 from feedmix.serving.feed_service import FeedService
 from feedmix.simulation.population import Population
 from feedmix.stores.seen_store import open_seen_store
 from feedmix.stores.session_store import open_session_store
+from feedmix.users.recent_engagements import RecentEngagements
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +51,15 @@ class Runtime:
     executor: PipelineExecutor
     feeds: FeedService
     started_at: float
+    #: the feature store and what feeds it (None only in runtimes built by hand)
+    online_store: OnlineStore | None = None
+    aggregator: EngagementAggregator | None = None
+    flusher: AggregateFlusher | None = None
+    served_feature_log: ServedFeatureLog | None = None
+    offline_history: OfflineWriteThroughStore | None = None
+    #: the embedding sources' ANN indexes (watched for new builds) and the recent engagements
+    indexes: RetrievalIndexes | None = None
+    recent_engagements: RecentEngagements | None = None
 
     @classmethod
     def build(cls, config: FeedmixConfig | None = None, corpus: RedditCorpus | None = None) -> Runtime:
@@ -51,6 +68,11 @@ class Runtime:
         corpus = corpus or RedditCorpus.load(cfg.posts_path(), now=cfg.now)
         graph = CommunityGraph.from_corpus(corpus)
         population = Population.generate(corpus, graph, n_users=cfg.users, seed=cfg.users_seed)
+        # before any store opens (nothing to close if it raises); builds the content index if missing
+        indexes = RetrievalIndexes.open(
+            cfg.index_dir, corpus, build_on_start=cfg.index_build_on_start, build_kind=cfg.index_build_kind
+        )
+        recent = RecentEngagements()
         if cfg.event_log.startswith("sqlite:///"):
             from pathlib import Path
 
@@ -58,15 +80,49 @@ class Runtime:
         event_log = open_event_log(cfg.event_log)
         seen = open_seen_store(cfg.seen_store)
         sessions = open_session_store(cfg.session_store)
-        deps = FeedDeps(corpus=corpus, graph=graph, users=population, seen=seen, sessions=sessions)
+        online_store = open_online_store(cfg.feature_store, default_registry())
+        aggregator = EngagementAggregator(corpus_community_of(corpus), corpus.communities)
+        served_log = ServedFeatureLog(cfg.feature_log_dir)
+        deps = FeedDeps(
+            corpus=corpus,
+            graph=graph,
+            users=population,
+            seen=seen,
+            sessions=sessions,
+            engagement=aggregator,
+            online_store=online_store,
+            served_feature_log=served_log,
+            content_index=indexes.content,
+            collab_index=indexes.collab,
+            recent_engagements=recent,
+        )
         registry = product_registry()
         pipelines = {}
-        for name, raw in PIPELINES.items():
-            spec = dict(raw)
-            spec["params"] = {**raw.get("params", {}), **cfg.pipeline_params.get(name, {})}
-            pipelines[name] = Pipeline.build(PipelineConfig.from_dict(name, spec), registry, deps)
+        try:
+            for name, raw in PIPELINES.items():
+                spec = dict(raw)
+                spec["params"] = {
+                    **raw.get("params", {}),
+                    **_feature_log_params(raw, cfg.feature_log_sample_rate),
+                    **cfg.pipeline_params.get(name, {}),
+                }
+                pipelines[name] = Pipeline.build(PipelineConfig.from_dict(name, spec), registry, deps)
+        except BaseException:  # a bad config: stop the feature log's thread, drop the store client
+            served_log.close()
+            online_store.close()
+            raise
+        # the aggregates are written through to the offline history, so training sets see the values
+        # serving saw and when; feed reads go to the online store directly
+        offline_history = (
+            None
+            if cfg.feature_offline_dir == "off"
+            else OfflineWriteThroughStore(online_store, cfg.feature_offline_dir, owns_online=False)
+        )
+        aggregate_sink: OnlineStore = offline_history if offline_history is not None else online_store
         executor = PipelineExecutor(workers=cfg.workers)
         feeds = FeedService(pipelines, executor, corpus, sessions, now=cfg.now)
+        if cfg.index_watch_interval_s > 0:
+            indexes.start_watching(cfg.index_watch_interval_s)
         log.info("runtime ready in %.1f s: %s", time.perf_counter() - t0, corpus.describe())
         return cls(
             config=cfg,
@@ -74,13 +130,40 @@ class Runtime:
             graph=graph,
             population=population,
             event_log=event_log,
-            ingestor=EventIngestor(event_log, seen),
+            ingestor=EventIngestor(event_log, seen, consumers=[aggregator, recent]),
             pipelines=pipelines,
             executor=executor,
             feeds=feeds,
             started_at=time.time(),
+            online_store=online_store,
+            aggregator=aggregator,
+            flusher=AggregateFlusher(aggregator, aggregate_sink, cfg.feature_flush_interval_s),
+            offline_history=offline_history,
+            served_feature_log=served_log,
+            indexes=indexes,
+            recent_engagements=recent,
         )
 
     def close(self) -> None:
-        self.executor.shutdown()
+        if self.indexes is not None:
+            self.indexes.close()  # stops the index watcher
+        self.executor.shutdown()  # waits for the side effects, so the feature log has every row
+        if self.served_feature_log is not None:
+            self.served_feature_log.close()  # writes what is buffered
+        if self.flusher is not None:
+            self.flusher.close()  # a last aggregate flush
+        if self.offline_history is not None:
+            self.offline_history.close()  # appends the buffered history
+        if self.online_store is not None:
+            self.online_store.close()
         self.event_log.close()
+
+
+def _feature_log_params(raw: dict[str, Any], sample_rate: float) -> dict[str, float]:
+    """``[features] log_sample_rate`` as the default of each served-feature log's ``sample_rate``."""
+    out: dict[str, float] = {}
+    for slot in raw.get("side_effects", ()):
+        spec = ComponentSpec.parse(slot)
+        if spec.type == "serving_feature_log":
+            out[f"{spec.identifier}.sample_rate"] = sample_rate
+    return out

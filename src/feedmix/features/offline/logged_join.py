@@ -41,7 +41,7 @@ def join_logged_features(
             raise KeyError(f"training rows need a {key!r} column")
     logged_flag = prefix + "logged"
     files = list_parquet_files(Path(served_log_dir))
-    con = duckdb.connect()
+    con = duckdb.connect(config={"threads": 1})  # one core per job: the server shares the machine
     try:
         present = _logged_columns(con, files)
         wanted = [c for c in present if c not in JOIN_KEYS] if columns is None else list(columns)

@@ -156,7 +156,7 @@ def build_training_rows(
         raise ValueError(f"label_window_s must be a positive finite number, got {label_window_s}")
     _check_output_names(feature_sets)
     store = OfflineFeatureStore(feature_root)
-    con = duckdb.connect()
+    con = duckdb.connect(config={"threads": 1})  # one core per job: the server shares the machine
     try:
         for name, table in (tables or {}).items():
             if not _TABLE_NAME.match(name) or name in _INTERNAL_TABLES or re.fullmatch(r"fs\d+", name):

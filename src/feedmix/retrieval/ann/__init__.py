@@ -4,8 +4,10 @@ Pieces (one per module): :class:`AnnIndex` (the protocol a source uses), :func:`
 :func:`load_index` (``registry``), the kinds (``faiss_index``: ``faiss_hnsw``, ``faiss_ivf``,
 ``faiss_ivf_fp16``, ``exact``; ``usearch_hnsw_index``), :class:`ExclusionSet` and over-fetching
 (``overfetch``) for filtered retrieval, :class:`IndexHandle` for swapping a new build into a running
-server, ``manifest`` for publishing builds atomically, and ``post_index_build.build_post_index`` (what
-``feedmix index build`` runs).
+server, ``manifest`` for publishing builds atomically, ``post_index_build.build_post_index`` (what
+``feedmix index build`` runs for the content index), and ``mips``: ``build_index(..., metric=
+"inner_product")`` serves maximum-inner-product search (ALS factors) on every kind by augmenting the
+vectors with one dimension.
 
 Default: ``faiss_ivf_fp16`` (IVF with ``8·√n`` cells, ``nprobe = nlist/80``, vectors stored as float16).
 Chosen by ``python -m feedmix.bench.retrieval --data /work/shared/data`` (25 min on this 2-core shared

@@ -9,6 +9,10 @@ with it. Writers (swap, reload) take a lock so two reloads cannot race.
 mapped (same ``dim`` as the one serving, sizes and checksums of its files, readable by the library,
 count as announced); anything wrong refuses the new version and the old one keeps serving. A refused
 version is remembered, so a watcher polling every few seconds does not re-hash a bad build each time.
+
+A build that ships more than the index (the content index's community centroids, the collaborative
+index's user factors) passes a ``loader``: it opens the whole version as one :class:`AnnIndex`, so the
+index and the data that make its queries swap together, never one without the other.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -23,11 +28,19 @@ from typing import Literal
 import numpy.typing as npt
 
 from feedmix.retrieval.ann.exclusion_set import ExclusionSet
-from feedmix.retrieval.ann.manifest import ManifestError, read_manifest, verify_files
+from feedmix.retrieval.ann.manifest import Manifest, ManifestError, read_manifest, verify_files
 from feedmix.retrieval.ann.protocol import AnnIndex, IdArray, ScoreArray
 from feedmix.retrieval.ann.registry import load_index
 
 log = logging.getLogger(__name__)
+
+#: opens a verified build (its index files checked) as the index to serve; raise to refuse it
+IndexLoader = Callable[[Manifest], AnnIndex]
+
+
+def load_manifest_index(manifest: Manifest) -> AnnIndex:
+    """The default loader: the build's ``index_dir``, memory-mapped."""
+    return load_index(manifest.index_path, mmap=True)
 
 
 class IncompatibleIndex(ValueError):
@@ -51,8 +64,15 @@ class ReloadOutcome:
 class IndexHandle:
     """Holds the serving index; itself usable wherever an :class:`AnnIndex` is expected."""
 
-    def __init__(self, index: AnnIndex, version: str = "initial", path: str | None = None) -> None:
+    def __init__(
+        self,
+        index: AnnIndex,
+        version: str = "initial",
+        path: str | None = None,
+        loader: IndexLoader = load_manifest_index,
+    ) -> None:
         self._current = IndexVersion(index, version, path)
+        self._loader = loader
         self._dim = index.dim
         self._write_lock = threading.Lock()
         self._refused: dict[str, str] = {}
@@ -60,13 +80,25 @@ class IndexHandle:
         self._watcher: threading.Thread | None = None
 
     @classmethod
-    def open(cls, directory: str | os.PathLike[str], mmap: bool = True, verify: bool = True) -> IndexHandle:
-        """Serve the build that ``directory/manifest.json`` names (raises if it is unusable)."""
+    def open(
+        cls,
+        directory: str | os.PathLike[str],
+        mmap: bool = True,
+        verify: bool = True,
+        loader: IndexLoader | None = None,
+    ) -> IndexHandle:
+        """Serve the build that ``directory/manifest.json`` names (raises if it is unusable).
+
+        ``loader`` opens the build (and is kept for reloads); without one the index directory is
+        loaded, mapped unless ``mmap`` is False.
+        """
         m = read_manifest(directory)
         if verify:
             verify_files(m, under=m.index_dir)
-        index = load_index(m.index_path, mmap=mmap)
-        return cls(index, m.version, str(m.index_path))
+        if loader is None:
+            index = load_index(m.index_path, mmap=mmap)
+            return cls(index, m.version, str(m.index_path))
+        return cls(loader(m), m.version, str(m.index_path), loader=loader)
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -143,7 +175,7 @@ class IndexHandle:
             if m.dim != self._dim:
                 raise IncompatibleIndex(f"manifest says dim {m.dim}, the server queries with {self._dim}")
             verify_files(m, under=m.index_dir)
-            index = load_index(m.index_path, mmap=True)
+            index = self._loader(m)
             if index.dim != self._dim or len(index) != m.count:
                 raise IncompatibleIndex(
                     f"index has dim {index.dim} and {len(index)} vectors, manifest says {m.dim} and {m.count}"

@@ -4,6 +4,11 @@ Everything of one build goes into a new ``v<version>/`` directory beside the pre
 (``index/`` for :func:`load_index`, ``embeddings/`` for the vectors and the text model), and
 ``manifest.json`` is replaced last (see :mod:`feedmix.retrieval.ann.manifest`), so a server watching
 the directory with :class:`IndexHandle` switches to the new build only once it is complete.
+
+``extras`` add directories of their own to the same version (the content index's ``query/``: community
+centroids and post vectors, see :mod:`feedmix.retrieval.content_index`); they are written from the
+freshly trained embeddings, listed in the manifest with checksums (as ``<name>_dir``) and published
+in the same step as the index.
 """
 
 from __future__ import annotations
@@ -12,16 +17,20 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from feedmix.corpus.reddit_corpus import RedditCorpus
 from feedmix.retrieval.ann.manifest import describe_files, prune_versions, write_manifest
 from feedmix.retrieval.ann.registry import DEFAULT_KIND, build_index
-from feedmix.retrieval.text_embeddings import train_text_embeddings
+from feedmix.retrieval.text_embeddings import TextEmbeddings, train_text_embeddings
+
+#: writes one extra directory of a build from its embeddings (``write(embeddings, directory)``)
+ExtraWriter = Callable[[TextEmbeddings, Path], None]
 
 
 def new_version() -> str:
@@ -42,12 +51,21 @@ def build_post_index(
     threads: int = 2,
     keep_versions: int = 3,
     progress: bool = True,
+    extras: Mapping[str, ExtraWriter] | None = None,
+    manifest_extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train, index, save, publish; returns the manifest that was written.
 
-    ``threads`` is for the build only (faiss/usearch); a server searching the result should run
-    ``faiss.omp_set_num_threads(1)``, see :mod:`feedmix.retrieval.ann.faiss_threads`.
+    ``threads`` is for the build only (faiss/usearch, and the BLAS pool of the SVD: on a small shared
+    machine more BLAS threads than cores made the 42k-post SVD 3-6x slower, so it gets no more than
+    ``threads`` either); a server searching the result should run ``faiss.omp_set_num_threads(1)``,
+    see :mod:`feedmix.retrieval.ann.faiss_threads`. ``extras`` write more directories into the
+    version (see the module docstring); ``manifest_extra`` adds keys to the manifest.
     """
+    extras = dict(extras or {})
+    reserved = {"index", "embeddings"}
+    if reserved & set(extras):
+        raise ValueError(f"extra directories may not be named {sorted(reserved)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     version = new_version()
@@ -58,7 +76,8 @@ def build_post_index(
     try:
         steps.set_postfix_str("text embeddings")
         t0 = time.perf_counter()
-        emb = train_text_embeddings(corpus, dim=dim, seed=seed)
+        with threadpool_limits(max(1, threads), "blas"):
+            emb = train_text_embeddings(corpus, dim=dim, seed=seed)
         timings["embeddings_s"] = time.perf_counter() - t0
         steps.update()
 
@@ -72,13 +91,16 @@ def build_post_index(
         t0 = time.perf_counter()
         index.save(staging / "index")
         emb.save(staging / "embeddings")
+        for name, write in extras.items():
+            write(emb, staging / name)
         os.replace(staging, final)
         timings["save_s"] = time.perf_counter() - t0
         steps.update()
 
         steps.set_postfix_str("manifest")
         t0 = time.perf_counter()
-        files = describe_files(out, [f"{final.name}/index", f"{final.name}/embeddings"])
+        dirs = [f"{final.name}/{name}" for name in ("index", "embeddings", *extras)]
+        files = describe_files(out, dirs)
         manifest: dict[str, Any] = {
             "version": version,
             "kind": index.kind,
@@ -90,6 +112,8 @@ def build_post_index(
             "corpus": corpus.source_path,
             "embedding_model": {"name": "tfidf-svd", "dim": dim, "seed": seed},
             "built_at": time.time(),
+            **{f"{name}_dir": f"{final.name}/{name}" for name in extras},
+            **(manifest_extra or {}),
             "files": files,
         }
         timings["checksum_s"] = time.perf_counter() - t0

@@ -1,8 +1,10 @@
 """Build an index of a named kind, or open a saved one: the two entry points callers need.
 
 ``build_index`` validates the input once (unit-length ``float32`` rows, unique ``int64`` ids) so that
-every kind can assume it. ``load_index`` reads ``meta.json`` to find the kind; it checks the files are
-consistent with each other but not their checksums: that is the manifest's job
+every kind can assume it; with ``metric="inner_product"`` the rows may have any length and are
+augmented into unit rows first (:mod:`feedmix.retrieval.ann.mips`), so every kind also serves
+maximum-inner-product search (ALS item factors). ``load_index`` reads ``meta.json`` to find the kind;
+it checks the files are consistent with each other but not their checksums: that is the manifest's job
 (:mod:`feedmix.retrieval.ann.manifest`), done before anything is mapped, because a library handed a
 truncated file may crash the process rather than raise.
 """
@@ -24,6 +26,7 @@ from feedmix.retrieval.ann.faiss_index import (
     FaissIvfFp16Index,
     FaissIvfIndex,
 )
+from feedmix.retrieval.ann.mips import METRICS, Metric, augment_items
 from feedmix.retrieval.ann.row_index import FORMAT_VERSION, IDS_FILE, META_FILE, RowIndex
 from feedmix.retrieval.ann.usearch_hnsw_index import UsearchHnswIndex
 
@@ -43,9 +46,16 @@ def build_index(
     *,
     threads: int = 2,
     progress: bool = False,
+    metric: Metric = "cosine",
 ) -> RowIndex:
-    """Index ``vectors[i]`` under ``ids[i]``. Vectors must be unit length (inner product = cosine)."""
+    """Index ``vectors[i]`` under ``ids[i]``.
+
+    ``metric="cosine"``: vectors must be unit length, scores are cosines. ``"inner_product"``: any
+    lengths, search ranks and scores by the raw inner product (exactly, up to the kind's recall).
+    """
     cls = _kind(kind)
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r} (use {' or '.join(METRICS)})")
     id_arr = np.ascontiguousarray(ids, dtype=np.int64)
     vec = np.ascontiguousarray(vectors, dtype=np.float32)
     if vec.ndim != 2 or vec.shape[0] != id_arr.shape[0] or id_arr.ndim != 1:
@@ -54,12 +64,22 @@ def build_index(
         raise ValueError("cannot index zero vectors")
     if np.unique(id_arr).shape[0] != id_arr.shape[0]:
         raise ValueError("ids must be unique")
-    norms = np.linalg.norm(vec[: min(len(vec), 10_000)], axis=1)
-    if not np.all((np.abs(norms - 1.0) < 1e-3) | (norms == 0.0)):
-        raise ValueError("vectors must be L2-normalised (the metric is inner product = cosine)")
+    if not np.all(np.isfinite(vec)):
+        raise ValueError("vectors must be finite")
     unknown = set(params or {}) - set(cls.DEFAULT_PARAMS) - {"filter_mode"}
     if unknown:
         raise ValueError(f"{kind} has no params {sorted(unknown)} (has {sorted(cls.DEFAULT_PARAMS)})")
+    if metric == "inner_product":
+        augmented, max_norm = augment_items(vec)
+        index = cls.build(id_arr, augmented, dict(params or {}), threads, progress)
+        index._use_inner_product(max_norm)
+        return index
+    norms = np.linalg.norm(vec[: min(len(vec), 10_000)], axis=1)
+    if not np.all((np.abs(norms - 1.0) < 1e-3) | (norms == 0.0)):
+        raise ValueError(
+            "vectors must be L2-normalised for metric='cosine' (use metric='inner_product' for raw dot"
+            " products)"
+        )
     return cls.build(id_arr, vec, dict(params or {}), threads, progress)
 
 

@@ -7,6 +7,12 @@ bitmap over rows.
 
 A saved index is a directory: the library's file(s), ``ids.npy``, and ``meta.json`` (kind, dim, count,
 params) written last, so a directory with a ``meta.json`` is complete.
+
+Metric: rows are unit vectors and scores cosines, unless the index was built with
+``metric="inner_product"`` (:mod:`feedmix.retrieval.ann.mips`): then the library holds the augmented
+rows (one dimension more than the queries), ``params`` records ``metric`` and ``max_norm`` (so a load
+restores them), :meth:`RowIndex.search` augments the queries and returns raw inner products, and
+``dim`` is the dimension of the queries.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from feedmix.retrieval.ann.exclusion_set import ExclusionSet
+from feedmix.retrieval.ann.mips import augment_queries, raw_scores
 from feedmix.retrieval.ann.overfetch import FilteredResult, OverfetchPolicy, overfetch_search
 
 IdArray = npt.NDArray[np.int64]
@@ -52,6 +59,13 @@ class RowIndex(ABC):
         self._dim = int(dim)
         self.params: dict[str, Any] = {"filter_mode": "overfetch", **self.DEFAULT_PARAMS, **params}
         self.overfetch_policy = OverfetchPolicy()
+        #: set for ``metric="inner_product"``: the largest item norm of the augmentation
+        self._max_norm: float | None = None
+        metric = self.params.get("metric", "cosine")
+        if metric == "inner_product":
+            self._use_inner_product(float(self.params["max_norm"]))
+        elif metric != "cosine":
+            raise ValueError(f"unknown metric {metric!r} (use 'cosine' or 'inner_product')")
         self._sorted: tuple[IdArray, IdArray] | None = None
         self._sorted_lock = threading.Lock()
 
@@ -59,7 +73,20 @@ class RowIndex(ABC):
 
     @property
     def dim(self) -> int:
-        return self._dim
+        """Dimension of the queries (the library's rows have one more under ``inner_product``)."""
+        return self._dim - 1 if self._max_norm is not None else self._dim
+
+    @property
+    def metric(self) -> str:
+        return "cosine" if self._max_norm is None else "inner_product"
+
+    def _use_inner_product(self, max_norm: float) -> None:
+        """Mark the library's rows as MIPS-augmented (``build_index`` does this after building)."""
+        if not max_norm > 0 or self._dim < 2:
+            raise ValueError("an inner-product index needs a positive max_norm and augmented rows")
+        self._max_norm = float(max_norm)
+        self.params["metric"] = "inner_product"
+        self.params["max_norm"] = self._max_norm
 
     @property
     def ids(self) -> IdArray:
@@ -74,11 +101,20 @@ class RowIndex(ABC):
         q = self._queries(queries)
         if k < 1:
             raise ValueError("k must be at least 1")
+        norms = None
+        if self._max_norm is not None:
+            q, norms = augment_queries(q)
         if exclude is None or len(exclude) == 0:
             rows, scores = self.search_rows(q, k)
         else:
             res = self.search_filtered_rows(q, k, exclude)
             rows, scores = res.rows, res.scores
+        if norms is not None and self._max_norm is not None:
+            scores = raw_scores(scores, norms, self._max_norm)
+            no_direction = norms == 0  # a zero query prefers nothing: padding, not arbitrary items
+            if no_direction.any():
+                rows[no_direction] = -1
+                scores[no_direction] = -np.inf
         return self.ids_of(rows), scores
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -89,7 +125,7 @@ class RowIndex(ABC):
         meta = {
             "format": FORMAT_VERSION,
             "kind": self.kind,
-            "dim": self._dim,
+            "dim": self.dim,
             "count": len(self),
             "params": self.params,
         }
@@ -186,8 +222,8 @@ class RowIndex(ABC):
         q = np.asarray(queries, dtype=np.float32)
         if q.ndim == 1:
             q = q[None, :]
-        if q.ndim != 2 or q.shape[1] != self._dim:
-            raise ValueError(f"queries must have shape [q, {self._dim}], got {np.shape(queries)}")
+        if q.ndim != 2 or q.shape[1] != self.dim:
+            raise ValueError(f"queries must have shape [q, {self.dim}], got {np.shape(queries)}")
         return np.ascontiguousarray(q)
 
     # -- persistence -------------------------------------------------------------------------------

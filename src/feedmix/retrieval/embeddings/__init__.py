@@ -2,5 +2,6 @@
 
 ``interactions`` turns an event log (ours, or MovieLens for offline evaluation) into the sparse
 confidence matrix every trainer reads; ``als_trainer`` and ``item_knn`` learn from it; ``vectors``
-stores the result; ``ann_index`` and ``topk`` retrieve with it.
+stores the result; ``topk`` ranks with it offline, and :mod:`feedmix.retrieval.ann` (built with
+``metric="inner_product"``) serves it.
 """
