@@ -6,7 +6,9 @@
 [stores]    event_log, seen, sessions, features  (URLs: sqlite:///..., memory://, redis://...)
 [features]  flush_interval_s (aggregates -> online store), log_sample_rate (served-feature log),
             log_dir (default: <state_dir>/feature_log), offline_dir (history of every aggregate
-            write, for point-in-time training sets; default <state_dir>/offline_features; "off": none)
+            write, for point-in-time training sets; default <state_dir>/offline_features; "off": none),
+            replay_window_s (at startup, re-apply the log's events of this many seconds to the
+            aggregates; 0: start empty)
 [retrieval] index_dir (default: $FEEDMIX_INDEX_DIR or <state_dir>/index), build_on_start (build the
             content index at startup when it is missing), build_kind ("auto": exact up to 50k posts),
             watch_interval_s (poll for new builds; 0: only POST /v1/admin/index/reload)
@@ -46,6 +48,7 @@ class FeedmixConfig:
     feature_log_sample_rate: float = 0.1
     feature_log_dir: str = ""
     feature_offline_dir: str = ""
+    feature_replay_window_s: float = 86_400.0
     index_dir: str = field(default_factory=lambda: os.environ.get("FEEDMIX_INDEX_DIR", ""))
     index_build_on_start: bool = True
     index_build_kind: str = "auto"
@@ -68,6 +71,10 @@ class FeedmixConfig:
         if not 0 < self.feature_flush_interval_s <= 3600:
             raise ConfigFileError(
                 f"features.flush_interval_s: {self.feature_flush_interval_s} is outside (0, 3600]"
+            )
+        if not 0 <= self.feature_replay_window_s <= 30 * 86_400:
+            raise ConfigFileError(
+                f"features.replay_window_s: {self.feature_replay_window_s} is outside [0, 2592000]"
             )
         if not 0 <= self.feature_log_sample_rate <= 1:
             raise ConfigFileError(
@@ -113,6 +120,7 @@ class FeedmixConfig:
                 "log_sample_rate": "feature_log_sample_rate",
                 "log_dir": "feature_log_dir",
                 "offline_dir": "feature_offline_dir",
+                "replay_window_s": "feature_replay_window_s",
             },
             "retrieval": {
                 "index_dir": "index_dir",

@@ -18,6 +18,7 @@ from feedmix.corpus.community_graph import CommunityGraph
 from feedmix.corpus.reddit_corpus import RedditCorpus
 from feedmix.events.event_log import EventLog, open_event_log
 from feedmix.events.ingest import EventIngestor
+from feedmix.events.replay import replay_recent
 from feedmix.features.aggregate_flusher import AggregateFlusher
 from feedmix.features.definitions import default_registry
 from feedmix.features.offline.served_log import ServedFeatureLog
@@ -119,6 +120,11 @@ class Runtime:
             else OfflineWriteThroughStore(online_store, cfg.feature_offline_dir, owns_online=False)
         )
         aggregate_sink: OnlineStore = offline_history if offline_history is not None else online_store
+        if cfg.feature_replay_window_s > 0:  # before serving: counts as they were before the restart
+            try:
+                replay_recent(event_log, [aggregator, recent], time.time(), cfg.feature_replay_window_s)
+            except Exception:  # an unreachable log must not stop the feed; counts start from zero
+                log.warning("could not replay the event log into the aggregates", exc_info=True)
         executor = PipelineExecutor(workers=cfg.workers)
         feeds = FeedService(pipelines, executor, corpus, sessions, now=cfg.now)
         if cfg.index_watch_interval_s > 0:
