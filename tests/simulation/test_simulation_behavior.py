@@ -110,9 +110,10 @@ def test_probabilities_are_consistent(
     row = row % len(corpus)
     u = dataclasses.replace(users.users[user_index], click_propensity=propensity)
     p = model.probabilities(u, np.array([row]), np.array([pos]))
-    for arr in (p.examine, p.click, p.upvote, p.downvote, p.hide):
+    for arr in (p.examine, p.click, p.upvote, p.downvote, p.hide, p.comment):
         assert 0.0 <= arr[0] <= 1.0
     assert p.click[0] <= p.examine[0]
+    assert p.comment[0] <= p.click[0] + 1e-12
     assert p.upvote[0] + p.downvote[0] <= p.click[0] + 1e-12
     assert p.click[0] + p.hide[0] <= p.examine[0] + 1e-12
     assert p.examine[0] == pytest.approx(1 / np.log2(pos + 2))
@@ -154,12 +155,13 @@ def test_samples_match_marginals(corpus: RedditCorpus, model: BehaviorModel, use
     p = model.probabilities(u, rows, positions)
     rng = np.random.default_rng(1)
     n = 4000
-    sums = {k: np.zeros(rows.size) for k in ("clicked", "upvoted", "downvoted", "hidden")}
+    sums = {k: np.zeros(rows.size) for k in ("clicked", "upvoted", "downvoted", "hidden", "commented")}
     for _ in range(n):
         r = model.react(u, rows, positions, rng)
         assert not np.any(r.hidden & r.clicked)
         assert not np.any(r.upvoted & r.downvoted)
         assert not np.any((r.upvoted | r.downvoted) & ~r.clicked)
+        assert not np.any(r.commented & ~r.clicked)
         for k in sums:
             sums[k] += getattr(r, k)
     # 4000 draws: binomial sd <= 0.008, so 0.035 is > 4 sd
@@ -167,6 +169,8 @@ def test_samples_match_marginals(corpus: RedditCorpus, model: BehaviorModel, use
     assert np.allclose(sums["upvoted"] / n, p.upvote, atol=0.035)
     assert np.allclose(sums["downvoted"] / n, p.downvote, atol=0.035)
     assert np.allclose(sums["hidden"] / n, p.hide, atol=0.035)
+    assert np.allclose(sums["commented"] / n, p.comment, atol=0.035)
+    assert sums["commented"].sum() > 0
 
 
 def test_react_is_seeded(model: BehaviorModel, users: Population) -> None:
@@ -175,8 +179,20 @@ def test_react_is_seeded(model: BehaviorModel, users: Population) -> None:
     a = model.react(u, rows, positions, np.random.default_rng(3))
     b = model.react(u, rows, positions, np.random.default_rng(3))
     assert all(
-        np.array_equal(getattr(a, f), getattr(b, f)) for f in ("clicked", "upvoted", "downvoted", "hidden")
+        np.array_equal(getattr(a, f), getattr(b, f)) for f in ("clicked", "upvoted", "downvoted", "hidden", "commented")
     )
+
+
+def test_comments_follow_discussion(corpus: RedditCorpus, model: BehaviorModel, users: Population) -> None:
+    u = users.users[3]
+    rows = corpus.community_rows(int(np.argmax(u.interests)))
+    d = model.discussion[rows]
+    assert np.all((d > 0) & (d < 1))
+    lively, quiet = rows[np.argsort(d)[-10:]], rows[np.argsort(d)[:10]]
+    zeros = np.zeros(10, dtype=np.int64)
+    p_lively, p_quiet = model.probabilities(u, lively, zeros), model.probabilities(u, quiet, zeros)
+    # per click, a post that drew discussion draws more comments
+    assert np.all(p_lively.comment / p_lively.click > p_quiet.comment / p_quiet.click)
 
 
 def test_leave_rule(model: BehaviorModel) -> None:
@@ -184,7 +200,7 @@ def test_leave_rule(model: BehaviorModel) -> None:
         h = np.zeros(shown, dtype=bool)
         h[:hides] = True
         z = np.zeros(shown, dtype=bool)
-        return Reactions(clicked=z, upvoted=z, downvoted=z, hidden=h)
+        return Reactions(clicked=z, upvoted=z, downvoted=z, hidden=h, commented=z)
 
     assert not model.leaves_after(page(1, 3))  # below the minimum count
     assert model.leaves_after(page(2, 10))  # 2 hides, 20%

@@ -130,12 +130,16 @@ def _session_pages(events: list[dict[str, Any]]) -> dict[int, dict[int, list[dic
 def _as_reactions(page_events: list[dict[str, Any]]) -> Reactions:
     shown = [e for e in page_events if e["type"] == "impression"]
     index = {e["post_id"]: i for i, e in enumerate(shown)}
-    flags = {t: np.zeros(len(shown), dtype=bool) for t in ("click", "upvote", "downvote", "hide")}
+    flags = {t: np.zeros(len(shown), dtype=bool) for t in ("click", "upvote", "downvote", "hide", "comment")}
     for e in page_events:
         if e["type"] != "impression":
             flags[e["type"]][index[e["post_id"]]] = True
     return Reactions(
-        clicked=flags["click"], upvoted=flags["upvote"], downvoted=flags["downvote"], hidden=flags["hide"]
+        clicked=flags["click"],
+        upvoted=flags["upvote"],
+        downvoted=flags["downvote"],
+        hidden=flags["hide"],
+        commented=flags["comment"],
     )
 
 

@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from feedmix.events.post_ids import POST_ID_PATTERN
 
-EventType = Literal["impression", "click", "upvote", "downvote", "hide"]
-EVENT_TYPES: tuple[EventType, ...] = ("impression", "click", "upvote", "downvote", "hide")
+EventType = Literal["impression", "click", "upvote", "downvote", "hide", "comment"]
+EVENT_TYPES: tuple[EventType, ...] = ("impression", "click", "upvote", "downvote", "hide", "comment")
 
 MAX_BATCH = 1000
 

@@ -23,6 +23,9 @@ Model (all constants are ``BehaviorParams`` fields, defaults below):
 * given a click, one vote: ``P(up) = sigmoid(UPVOTE_BIAS + UPVOTE_QUALITY*q)``; otherwise
   ``P(down) = sigmoid(DOWNVOTE_BIAS - DOWNVOTE_QUALITY*q)``; so ``P(down | click) =
   (1 - P(up)) * P(down)`` falls with quality and the two are mutually exclusive.
+* given a click, independently of the vote, a comment: ``P(comment) = sigmoid(COMMENT_BIAS +
+  COMMENT_DISCUSSION*d + COMMENT_INTEREST*i)``, where ``d`` is the post's comment-count percentile
+  within its community (a post that drew discussion in 2013 draws it here too).
 * examined and not clicked: hide with ``sigmoid(HIDE_BIAS + HIDE_LOW_INTEREST*(1-i) +
   HIDE_LOW_QUALITY*(1-q))`` (off-topic junk gets hidden; hides only happen on unclicked items).
 * NSFW shown to a user who does not allow it: the click logit drops by ``NSFW_CLICK_PENALTY``
@@ -67,6 +70,11 @@ class BehaviorParams:
     #: downvote (given a click without an upvote) logit: ~12% at q=0, <1% at q=1
     downvote_bias: float = -2.0
     downvote_quality: float = 3.0
+    #: comment-given-click logit: ~2% for an unrelated post nobody discussed, ~50% for an on-topic
+    #: post at the top of its community's comment counts
+    comment_bias: float = -4.0
+    comment_discussion: float = 3.0
+    comment_interest: float = 1.0
     #: hide-given-examined-not-clicked logit: ~0.4% for on-topic top posts, ~18% for off-topic junk
     hide_bias: float = -5.5
     hide_low_interest: float = 2.5
@@ -90,6 +98,7 @@ class ReactionProbabilities:
     upvote: FloatArray
     downvote: FloatArray
     hide: FloatArray
+    comment: FloatArray
 
     def engagement(self) -> FloatArray:
         """Expected clicks + upvotes - hides of each impression."""
@@ -104,6 +113,7 @@ class Reactions:
     upvoted: BoolArray
     downvoted: BoolArray
     hidden: BoolArray
+    commented: BoolArray
 
     def __len__(self) -> int:
         return int(self.clicked.shape[0])
@@ -120,15 +130,20 @@ def examination(positions: npt.ArrayLike) -> FloatArray:
 
 
 def score_percentiles(corpus: RedditCorpus) -> FloatArray:
-    """Mid-rank percentile of each post's score within its community, in (0, 1).
+    """Mid-rank percentile of each post's score within its community, in (0, 1)."""
+    return within_community_percentiles(corpus, corpus.score)
+
+
+def within_community_percentiles(corpus: RedditCorpus, values: npt.ArrayLike) -> FloatArray:
+    """Mid-rank percentile of each post's integer ``values`` within its community, in (0, 1).
 
     ``(#lower + 0.5 * #equal) / n`` per community, via two ``searchsorted`` over a
-    (community, score) key, so ties share a value and a one-post community sits at 0.5.
+    (community, value) key, so ties share a value and a one-post community sits at 0.5.
     """
     if len(corpus) == 0:
         return np.empty(0, dtype=np.float64)
     community = corpus.community.astype(np.int64)
-    score = corpus.score.astype(np.int64)
+    score = np.asarray(values).astype(np.int64)
     key = (community << 32) + (score - int(score.min()))
     sorted_key = np.sort(key)
     lower = np.searchsorted(sorted_key, key, side="left")
@@ -153,6 +168,8 @@ class BehaviorModel:
         self.params = params or BehaviorParams()
         #: score percentile within community, per corpus row
         self.quality: FloatArray = score_percentiles(corpus)
+        #: comment-count percentile within community, per corpus row
+        self.discussion: FloatArray = within_community_percentiles(corpus, corpus.num_comments)
 
     def probabilities(
         self, user: UserProfile, rows: npt.ArrayLike, positions: npt.ArrayLike
@@ -177,12 +194,14 @@ class BehaviorModel:
         down = (1.0 - up) * _sigmoid(p.downvote_bias - p.downvote_quality * q)
         h = _sigmoid(p.hide_bias + p.hide_low_interest * (1.0 - i) + p.hide_low_quality * (1.0 - q))
         h = np.where(blocked, p.nsfw_hide, h)
+        c = _sigmoid(p.comment_bias + p.comment_discussion * self.discussion[r] + p.comment_interest * i)
         return ReactionProbabilities(
             examine=e,
             click=e * s,
             upvote=e * s * up,
             downvote=e * s * down,
             hide=e * (1.0 - s) * h,
+            comment=e * s * c,
         )
 
     def expected_engagement(
@@ -201,7 +220,7 @@ class BehaviorModel:
         """
         pr = self.probabilities(user, rows, positions)
         n = pr.click.shape[0]
-        u = rng.random((4, n))
+        u = rng.random((5, n))
         examined = u[0] < pr.examine
         with np.errstate(divide="ignore", invalid="ignore"):
             s = np.where(pr.examine > 0, pr.click / pr.examine, 0.0)
@@ -209,11 +228,15 @@ class BehaviorModel:
             down = np.where(pr.click > 0, pr.downvote / pr.click, 0.0)
             not_clicked = pr.examine - pr.click
             h = np.where(not_clicked > 0, pr.hide / not_clicked, 0.0)
+            c = np.where(pr.click > 0, pr.comment / pr.click, 0.0)
         clicked = examined & (u[1] < s)
         upvoted = clicked & (u[2] < up)
         downvoted = clicked & ~upvoted & (u[2] < up + down)
         hidden = examined & ~clicked & (u[3] < h)
-        return Reactions(clicked=clicked, upvoted=upvoted, downvoted=downvoted, hidden=hidden)
+        commented = clicked & (u[4] < c)
+        return Reactions(
+            clicked=clicked, upvoted=upvoted, downvoted=downvoted, hidden=hidden, commented=commented
+        )
 
     def leaves_after(self, reactions: Reactions) -> bool:
         """Whether a page with these reactions makes the user end the session (hide-heavy page)."""

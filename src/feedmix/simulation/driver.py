@@ -84,6 +84,7 @@ class SimulationReport:
     upvotes: int = 0
     downvotes: int = 0
     hides: int = 0
+    comments: int = 0
     ads_shown: int = 0
     #: post items whose id was not a corpus post (not reacted to, no events)
     unknown_posts: int = 0
@@ -267,6 +268,7 @@ class _Run:
         r.upvotes += int(reactions.upvoted.sum())
         r.downvotes += int(reactions.downvoted.sum())
         r.hides += int(reactions.hidden.sum())
+        r.comments += int(reactions.commented.sum())
 
         request_id = body.get("request_id")
         flags = (
@@ -274,6 +276,7 @@ class _Run:
             ("upvote", reactions.upvoted.tolist()),
             ("downvote", reactions.downvoted.tolist()),
             ("hide", reactions.hidden.tolist()),
+            ("comment", reactions.commented.tolist()),
         )
         events: list[dict[str, Any]] = []
         for n, slot in enumerate(slots.tolist()):

@@ -23,7 +23,7 @@ from feedmix.events.schema import Event
 
 IdArray = npt.NDArray[np.int64]
 
-POSITIVE = frozenset({"click", "upvote"})
+POSITIVE = frozenset({"click", "upvote", "comment"})
 NEGATIVE = frozenset({"hide", "downvote"})
 
 

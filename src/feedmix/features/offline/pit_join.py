@@ -76,7 +76,13 @@ IMPRESSION_COLUMNS = (
     "ts",
 )
 #: action event type -> label column; every event type other than "impression" must be here
-LABELS: dict[str, str] = {"click": "clicked", "upvote": "upvoted", "downvote": "downvoted", "hide": "hidden"}
+LABELS: dict[str, str] = {
+    "click": "clicked",
+    "upvote": "upvoted",
+    "downvote": "downvoted",
+    "hide": "hidden",
+    "comment": "commented",
+}
 WINDOW_COMPLETE = "label_window_complete"
 _DATE_DIR = re.compile(r"date=(\d{4}-\d{2}-\d{2})")
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")

@@ -52,6 +52,7 @@ EVENT_WEIGHTS: Mapping[EventType, float] = {
     "upvote": 2.0,
     "downvote": -1.0,
     "hide": -1.0,
+    "comment": 2.0,
 }
 
 MOVIELENS_DIR = "movielens-latest-small"
