@@ -12,6 +12,8 @@
 [retrieval] index_dir (default: $FEEDMIX_INDEX_DIR or <state_dir>/index), build_on_start (build the
             content index at startup when it is missing), build_kind ("auto": exact up to 50k posts),
             watch_interval_s (poll for new builds; 0: only POST /v1/admin/index/reload)
+[ranking]   registry_dir (default: <state_dir>/models), watch_interval_s (poll for a newly promoted
+            ranker and swap it in; 0: only at startup)
 [pipelines.<name>.params]  param default overrides per pipeline
 """
 
@@ -53,6 +55,8 @@ class FeedmixConfig:
     index_build_on_start: bool = True
     index_build_kind: str = "auto"
     index_watch_interval_s: float = 5.0
+    ranking_registry_dir: str = ""
+    ranking_watch_interval_s: float = 5.0
     pipeline_params: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -62,6 +66,12 @@ class FeedmixConfig:
             self.feature_log_dir = str(Path(self.state_dir).resolve() / "feature_log")
         if not self.feature_offline_dir:
             self.feature_offline_dir = str(Path(self.state_dir).resolve() / "offline_features")
+        if not self.ranking_registry_dir:
+            self.ranking_registry_dir = str(Path(self.state_dir).resolve() / "models")
+        if not 0 <= self.ranking_watch_interval_s <= 3600:
+            raise ConfigFileError(
+                f"ranking.watch_interval_s: {self.ranking_watch_interval_s} is outside [0, 3600]"
+            )
         if not self.index_dir:
             self.index_dir = str(Path(self.state_dir).resolve() / "index")
         if not 0 <= self.index_watch_interval_s <= 3600:
@@ -127,6 +137,10 @@ class FeedmixConfig:
                 "build_on_start": "index_build_on_start",
                 "build_kind": "index_build_kind",
                 "watch_interval_s": "index_watch_interval_s",
+            },
+            "ranking": {
+                "registry_dir": "ranking_registry_dir",
+                "watch_interval_s": "ranking_watch_interval_s",
             },
         }
         kwargs: dict[str, Any] = {}

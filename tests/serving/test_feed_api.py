@@ -26,6 +26,7 @@ ITEM_FIELDS = {
     "url",
     "permalink",
     "score_parts",
+    "predictions",
 }
 
 

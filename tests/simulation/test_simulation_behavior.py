@@ -179,7 +179,8 @@ def test_react_is_seeded(model: BehaviorModel, users: Population) -> None:
     a = model.react(u, rows, positions, np.random.default_rng(3))
     b = model.react(u, rows, positions, np.random.default_rng(3))
     assert all(
-        np.array_equal(getattr(a, f), getattr(b, f)) for f in ("clicked", "upvoted", "downvoted", "hidden", "commented")
+        np.array_equal(getattr(a, f), getattr(b, f))
+        for f in ("clicked", "upvoted", "downvoted", "hidden", "commented")
     )
 
 

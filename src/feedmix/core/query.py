@@ -37,7 +37,9 @@ class Query:
 
     ``features`` holds what query hydrators learned (the user's communities, seen posts...);
     ``context`` holds request inputs that are not params (the community of a community feed,
-    the ids already served in this scroll session).
+    the ids already served in this scroll session). ``annotations`` is the one mutable part:
+    what components report about this request for the logs (the ranker's model version), shared
+    by every copy ``with_features`` makes, so a side effect sees what a scorer wrote.
     """
 
     user_id: str
@@ -50,6 +52,7 @@ class Query:
     debug: bool = False
     context: Mapping[str, Any] = field(default_factory=dict)
     features: Mapping[str, Any] = field(default_factory=dict)
+    annotations: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def feature(self, name: str, default: Any = None) -> Any:
         return self.features.get(name, default)

@@ -43,6 +43,7 @@ FIXED_COLUMNS = (
     "surface",
     "pipeline",
     "model_version",
+    "propensity",
     "sample_rate",
 )
 DEFAULT_COLUMNS = ("score", "score.*")
@@ -62,7 +63,10 @@ class ServingFeatureLogSideEffect(SideEffect):
 
     Options: ``columns``, candidate column names or glob patterns (``f.*``, ``score.*``) logged
     where the batch has them (absent ones are skipped: a failed hydrator must not stop the log);
-    ``model_version``, written on every row (default: the scorers that ran, joined by ``+``);
+    ``model_version``, written on every row (default: what the ranker reported in
+    ``query.annotations``, else the scorers that ran, joined by ``+``); ``propensity`` is the
+    batch's column of that name (the probability the exploration policy showed the item there),
+    1.0 where the batch has none (a deterministic ranking);
     ``clock``, the wall clock of ``ts`` (the events' time base, unlike ``query.now``, which can be
     the corpus clock).
     """
@@ -112,7 +116,12 @@ class ServingFeatureLogSideEffect(SideEffect):
             "query_now": np.full(n, float(query.now)),
             "surface": [query.surface] * n,
             "pipeline": [result.trace.pipeline] * n,
-            "model_version": [self._model_version(result)] * n,
+            "model_version": [self._model_version(query, result)] * n,
+            "propensity": (
+                batch.column("propensity").astype(np.float64)
+                if batch.has("propensity")
+                else np.ones(n, dtype=np.float64)
+            ),
             "sample_rate": np.full(n, rate),
         }
         for name in self.matching_columns(batch.column_names):
@@ -132,9 +141,12 @@ class ServingFeatureLogSideEffect(SideEffect):
                     out.append(name)
         return out
 
-    def _model_version(self, result: Any) -> str:
+    def _model_version(self, query: Query, result: Any) -> str:
         if self.model_version is not None:
             return self.model_version
+        reported = query.annotations.get("model_version")
+        if isinstance(reported, str):
+            return reported
         scorers = [
             c.component
             for s in result.trace.stages

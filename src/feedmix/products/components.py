@@ -19,8 +19,10 @@ from feedmix.products.community_context_hydrator import CommunityContextHydrator
 from feedmix.products.deps import FeedDeps
 from feedmix.products.served_mix_side_effect import ServedMixSideEffect
 from feedmix.ranking.community_diversity_selector import CommunityDiversitySelector
+from feedmix.ranking.exploration_propensity import ExplorationPropensityScorer
 from feedmix.ranking.exploration_slots_selector import ExplorationSlotsSelector
 from feedmix.ranking.heuristic_scorer import HeuristicScorer
+from feedmix.ranking.ranker_scorer import RankerScorer
 from feedmix.retrieval.community_posts_source import CommunityPostsSource
 from feedmix.retrieval.embedding_source import EmbeddingSource
 from feedmix.retrieval.exploration_source import ExplorationSource
@@ -67,6 +69,8 @@ def product_registry() -> ComponentRegistry:
     r.register("duplicate_content_filter", lambda i, d, **o: DuplicateContentFilter(i, **o))
     # scorers and selectors
     r.register("heuristic_scorer", lambda i, d, **o: HeuristicScorer(i, **o))
+    r.register("ranker", lambda i, d, **o: RankerScorer(i, d.ranker_models, **o))
+    r.register("exploration_propensity", lambda i, d, **o: ExplorationPropensityScorer(i, **o))
     r.register("community_diversity", lambda i, d, **o: CommunityDiversitySelector(i, **o))
     r.register("exploration_slots", lambda i, d, **o: ExplorationSlotsSelector(i, **o))
     # side effects

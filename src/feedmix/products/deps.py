@@ -8,6 +8,7 @@ from feedmix.corpus.community_graph import CommunityGraph
 from feedmix.corpus.reddit_corpus import RedditCorpus
 from feedmix.features.offline.served_log import ServedFeatureLog
 from feedmix.features.online_store import OnlineStore
+from feedmix.ranking.ranker_scorer import ModelSource
 from feedmix.retrieval.exploration_source import EngagementCounts
 from feedmix.retrieval.served_indexes import ServedIndex
 from feedmix.stores.seen_store import SeenStore
@@ -33,3 +34,5 @@ class FeedDeps:
     collab_index: ServedIndex | None = None
     #: recent clicks/upvotes per user, blended into the content query vector
     recent_engagements: RecentEngagements | None = None
+    #: the promoted ranker (a model handle over the registry; None: the heuristic ranks)
+    ranker_models: ModelSource | None = None

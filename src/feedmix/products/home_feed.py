@@ -50,11 +50,13 @@ HOME_FEED: dict[str, Any] = {
         "nsfw_filter",
         "duplicate_content_filter",
     ],
-    "scorers": ["heuristic_scorer"],
+    # the ranker overwrites the heuristic's score when a model is promoted; if it fails, the
+    # heuristic's score ranks the request (fail-open); the propensity scorer only adds a column
+    "scorers": ["heuristic_scorer", "ranker", "exploration_propensity"],
     "selectors": ["community_diversity", "exploration_slots"],
     "side_effects": [
         "served_mix",
-        {"type": "serving_feature_log", "options": {"columns": ["f.*", "score", "score.*"]}},
+        {"type": "serving_feature_log", "options": {"columns": ["f.*", "score", "score.*", "p.*"]}},
     ],
     "params": {},
 }

@@ -96,5 +96,12 @@ class ExplorationSource(CandidateSource):
         top = np.argsort(-draws, kind="stable")[: int(self.param(query, "limit"))]
         return CandidateBatch(
             ids[top],
-            {ROW: rows[top], "explore": np.ones(len(top), dtype=bool), "explore_score": draws[top]},
+            {
+                ROW: rows[top],
+                "explore": np.ones(len(top), dtype=bool),
+                "explore_score": draws[top],
+                # the posterior, so the propensity of the slot placement can be estimated later
+                "explore_a": a[top].astype(np.float64),
+                "explore_b": b[top].astype(np.float64),
+            },
         )

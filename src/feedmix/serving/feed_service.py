@@ -106,6 +106,8 @@ class FeedService:
             "coverage": round(result.coverage, 4),
             "degraded": bool(failed),
             "failed_components": failed,
+            # which ranker ranked this page ("heuristic" until a model is promoted)
+            "model_version": result.query.annotations.get("model_version"),
             "user": {
                 "cold_start": bool(result.query.feature("user.cold_start", False)),
                 "communities": [
@@ -128,6 +130,7 @@ class FeedService:
         scores = batch.column("score")
         part_names = [n for n in batch.column_names if n.startswith("score.")]
         parts = {n[len("score.") :]: batch.column(n) for n in part_names}
+        heads = {n[len("p.") :]: batch.column(n) for n in batch.column_names if n.startswith("p.")}
         age_h = (self.now - c.created[rows]) / 3600.0
         feature_values = (
             {n: batch.column(n).tolist() for n in batch.column_names if n.startswith("f.")}
@@ -153,6 +156,8 @@ class FeedService:
                     "url": c.urls[r],
                     "permalink": c.permalinks[r],
                     "score_parts": {k: float(v[i]) for k, v in parts.items()},
+                    # the ranker's head probabilities (empty while the heuristic ranks)
+                    "predictions": {k: float(v[i]) for k, v in heads.items()},
                 }
             )
             if features:

@@ -28,6 +28,9 @@ from feedmix.features.streaming_aggregates import EngagementAggregator, corpus_c
 from feedmix.products.community_feed import COMMUNITY_FEED
 from feedmix.products.components import FeedDeps, product_registry
 from feedmix.products.home_feed import HOME_FEED
+from feedmix.ranking.model_handle import ModelHandle
+from feedmix.ranking.multitask_ranker import MultiTaskRanker
+from feedmix.ranking.ranker_loading import ranker_handle
 from feedmix.retrieval.served_indexes import RetrievalIndexes
 from feedmix.serving.feed_service import FeedService
 from feedmix.simulation.population import Population
@@ -61,6 +64,8 @@ class Runtime:
     #: the embedding sources' ANN indexes (watched for new builds) and the recent engagements
     indexes: RetrievalIndexes | None = None
     recent_engagements: RecentEngagements | None = None
+    #: the promoted ranker, swapped in by its watcher
+    ranker: ModelHandle[MultiTaskRanker] | None = None
 
     @classmethod
     def build(cls, config: FeedmixConfig | None = None, corpus: RedditCorpus | None = None) -> Runtime:
@@ -74,6 +79,8 @@ class Runtime:
             cfg.index_dir, corpus, build_on_start=cfg.index_build_on_start, build_kind=cfg.index_build_kind
         )
         recent = RecentEngagements()
+        ranker = ranker_handle(cfg.ranking_registry_dir)
+        ranker.reload()  # the promoted ranker, if any; a refused one leaves the heuristic ranking
         if cfg.event_log.startswith("sqlite:///"):
             from pathlib import Path
 
@@ -96,6 +103,7 @@ class Runtime:
             content_index=indexes.content,
             collab_index=indexes.collab,
             recent_engagements=recent,
+            ranker_models=ranker,
         )
         registry = product_registry()
         pipelines = {}
@@ -129,6 +137,8 @@ class Runtime:
         feeds = FeedService(pipelines, executor, corpus, sessions, now=cfg.now)
         if cfg.index_watch_interval_s > 0:
             indexes.start_watching(cfg.index_watch_interval_s)
+        if cfg.ranking_watch_interval_s > 0:
+            ranker.start_watching(cfg.ranking_watch_interval_s)
         log.info("runtime ready in %.1f s: %s", time.perf_counter() - t0, corpus.describe())
         return cls(
             config=cfg,
@@ -148,11 +158,14 @@ class Runtime:
             served_feature_log=served_log,
             indexes=indexes,
             recent_engagements=recent,
+            ranker=ranker,
         )
 
     def close(self) -> None:
         if self.indexes is not None:
             self.indexes.close()  # stops the index watcher
+        if self.ranker is not None:
+            self.ranker.close()  # stops the model watcher
         self.executor.shutdown()  # waits for the side effects, so the feature log has every row
         if self.served_feature_log is not None:
             self.served_feature_log.close()  # writes what is buffered

@@ -102,9 +102,12 @@ class SimulationReport:
     engagement_per_session_ci95: tuple[float, float] | None = None
     expected_engagement_per_impression: float = 0.0
     elapsed_s: float = 0.0
+    #: engagement of each session in order (for paired comparisons); not in ``as_dict``
+    per_session: list[float] = field(default_factory=list, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        d.pop("per_session")
         ci = self.engagement_per_session_ci95
         d["engagement_per_session_ci95"] = None if ci is None else [ci[0], ci[1]]
         return d
@@ -350,6 +353,7 @@ def simulate(
     r.session_ends = dict(sorted(run.ends.items()))
     r.ctr = r.clicks / r.impressions if r.impressions else 0.0
     r.engagement_per_session_mean, r.engagement_per_session_ci95 = mean_ci95(per_session)
+    r.per_session = per_session.tolist()
     r.expected_engagement_per_impression = run.expected_sum / r.impressions if r.impressions else 0.0
     r.elapsed_s = time.perf_counter() - started
     return r

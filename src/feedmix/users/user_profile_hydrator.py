@@ -38,16 +38,24 @@ class UserProfileHydrator(QueryHydrator):
         self._defaults = by_size[: int(has_posts.sum())].astype(np.int32)
 
     def hydrate(self, query: Query) -> Mapping[str, Any]:
-        profile = self.users.get(query.user_id)
+        return self.profile(
+            query.user_id,
+            int(self.param(query, "cold_start_communities")),
+            float(self.param(query, "related_affinity")),
+        )
+
+    def profile(self, user_id: str, cold_start_communities: int, related_affinity: float) -> dict[str, Any]:
+        """The user's profile features; training calls this too, so affinity is computed once, here."""
+        profile = self.users.get(user_id)
         if profile is None:
-            communities = self._defaults[: int(self.param(query, "cold_start_communities"))]
+            communities = self._defaults[:cold_start_communities]
             allow_nsfw, cold = False, True
         else:
             communities = np.asarray(profile.communities, dtype=np.int32)
             allow_nsfw, cold = bool(profile.allow_nsfw), False
         affinity = np.zeros(len(self.corpus.communities), dtype=np.float32)
         related = self.graph.related(communities, k=2 * max(len(communities), 1))
-        affinity[related] = float(self.param(query, "related_affinity"))
+        affinity[related] = related_affinity
         affinity[communities] = 1.0
         return {
             "user.communities": communities,

@@ -184,7 +184,7 @@
   function render(data) {
     renderUser(data);
     renderStatus(data);
-    renderFeed(data.items || []);
+    renderFeed(data.items || [], data.model_version);
     renderTrace(data.trace);
   }
 
@@ -243,11 +243,29 @@
     return bar;
   }
 
-  function renderFeed(items) {
+  // when the trained ranker scored the page, its value-model terms explain the score, not the
+  // heuristic's parts (which are still computed, as the fail-open fallback)
+  function shownParts(parts) {
+    var keys = Object.keys(parts || {});
+    var value = keys.filter(function (k) { return k.indexOf("value.") === 0; });
+    if (!value.length) return parts || {};
+    var out = {};
+    value.forEach(function (k) { out[k] = parts[k]; });
+    return out;
+  }
+
+  function predictionsText(p) {
+    var keys = Object.keys(p || {});
+    if (!keys.length) return "heuristic score (no ranker model promoted)";
+    return keys.map(function (k) { return "P(" + k + ") = " + fmtNum(p[k], 4); }).join("\n");
+  }
+
+  function renderFeed(items, modelVersion) {
     var tbody = clear($("feed-table").tBodies[0]);
     var partKeys = [];
     var scale = 0;
     items.forEach(function (it) {
+      it.score_parts = shownParts(it.score_parts);
       var sum = 0;
       Object.keys(it.score_parts || {}).forEach(function (k) {
         if (partKeys.indexOf(k) < 0) partKeys.push(k);
@@ -255,7 +273,8 @@
       });
       scale = Math.max(scale, sum);
     });
-    $("feed-meta").textContent = items.length ? items.length + " items" : "";
+    $("feed-meta").textContent = items.length
+      ? items.length + " items · ranked by " + (modelVersion || "heuristic") : "";
     if (!items.length) {
       tbody.appendChild(el("tr", null, [el("td", { colspan: 9, className: "empty" }, ["No items."])]));
     }
@@ -277,7 +296,7 @@
         el("td", { className: "num" }, [fmtNum(it.post_score)]),
         el("td", { className: "num" }, [fmtNum(it.num_comments)]),
         el("td", null, [it.source ? el("span", { className: "tag", style: tagStyle(it.source) }, [it.source]) : "–"]),
-        el("td", { className: "num strong" }, [fmtNum(it.score, 3)]),
+        el("td", { className: "num strong", title: predictionsText(it.predictions) }, [fmtNum(it.score, 3)]),
         el("td", { className: "parts-cell" }, [scorePartsBar(it.score_parts, scale)])
       ]));
     });

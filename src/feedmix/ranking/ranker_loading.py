@@ -1,0 +1,42 @@
+"""How a server loads a registered ranker, and what it refuses.
+
+A model is checked before it serves: every feature it reads must be one this server computes
+(a context feature or a registered online feature), and it must score a probe batch (NaN inputs,
+the all-missing case) into finite probabilities for every head. A model that fails either is
+refused by the model handle and the previous one keeps serving.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from feedmix.ranking.model_handle import ModelHandle
+from feedmix.ranking.model_registry import ModelMeta, ModelRegistry
+from feedmix.ranking.multitask_ranker import IncompatibleModel, MultiTaskRanker
+from feedmix.ranking.ranker_features import CONTEXT_FEATURES, online_feature_names
+from feedmix.ranking.ranker_training import MODEL_NAME
+
+
+def load_ranker(path: Path, meta: ModelMeta) -> MultiTaskRanker:
+    model = MultiTaskRanker.load(path)
+    if tuple(meta.features) != model.features:
+        raise IncompatibleModel("the registry's feature list differs from the model file's")
+    return model
+
+
+def validate_ranker(model: MultiTaskRanker, meta: ModelMeta) -> None:
+    known = set(CONTEXT_FEATURES) | set(online_feature_names())
+    unknown = [f for f in model.features if f not in known]
+    if unknown:
+        raise IncompatibleModel(f"this server cannot compute features {unknown}")
+    probe = np.full((2, len(model.features)), np.nan, dtype=np.float32)
+    for head, p in model.predict(probe).items():
+        if p.shape != (2,) or not np.all(np.isfinite(p)) or np.any((p < 0) | (p > 1)):
+            raise IncompatibleModel(f"head {head!r} does not give probabilities on a probe batch")
+
+
+def ranker_handle(registry_dir: str | Path) -> ModelHandle[MultiTaskRanker]:
+    """The serving handle of the promoted ranker (load it with ``reload()``)."""
+    return ModelHandle(ModelRegistry(registry_dir), MODEL_NAME, load_ranker, validate_ranker)
