@@ -110,13 +110,18 @@ def test_a_promoted_model_serves_with_heads_in_the_response_and_the_log(
             assert set(item["predictions"]) == set(HEADS)
             assert all(0.0 <= p <= 1.0 for p in item["predictions"].values())
             value = sum(item["score_parts"][f"value.{h}"] for h in HEADS)
-            assert item["score"] == pytest.approx(value)
+            rules = [k for k in item["score_parts"] if k.startswith("rule.")]
+            assert set(rules) == {"rule.freshness_boost", "rule.community_penalty", "rule.domain_penalty"}
+            assert item["score"] == pytest.approx(value + sum(item["score_parts"][k] for k in rules))
         ranker_trace = [
             c for s in body["trace"]["stages"] if s["stage"] == "scorers" for c in s["components"]
         ]
         assert [c["component"] for c in ranker_trace] == [
             "heuristic_scorer",
             "ranker",
+            "freshness_boost",
+            "community_penalty",
+            "domain_penalty",
             "exploration_propensity",
         ]
         # a heavier hide weight for this request only changes its value, not the model

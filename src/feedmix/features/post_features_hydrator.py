@@ -43,6 +43,8 @@ class PostFeaturesHydrator(CandidateHydrator):
         self.engagement = within_group_percentile(
             c.num_comments.astype(np.float64), np.zeros(len(c), dtype=np.int64)
         )
+        #: the link's domain as a small integer (self posts: ``self.<community>``), for source diversity
+        self.domain = np.unique(np.asarray(c.domains, dtype=object), return_inverse=True)[1].astype(np.int32)
 
     def hydrate(self, query: Query, batch: CandidateBatch) -> Mapping[str, npt.ArrayLike]:
         rows = batch.column(ROW)
@@ -56,4 +58,5 @@ class PostFeaturesHydrator(CandidateHydrator):
             "url_key": c.url_key[rows],
             "quality": self.quality[rows],
             "engagement": self.engagement[rows],
+            "domain": self.domain[rows],
         }

@@ -23,6 +23,7 @@ from feedmix.ranking.exploration_propensity import ExplorationPropensityScorer
 from feedmix.ranking.exploration_slots_selector import ExplorationSlotsSelector
 from feedmix.ranking.heuristic_scorer import HeuristicScorer
 from feedmix.ranking.ranker_scorer import RankerScorer
+from feedmix.ranking.rescoring_rules import DiversityPenalty, FreshnessBoost
 from feedmix.retrieval.community_posts_source import CommunityPostsSource
 from feedmix.retrieval.embedding_source import EmbeddingSource
 from feedmix.retrieval.exploration_source import ExplorationSource
@@ -70,6 +71,8 @@ def product_registry() -> ComponentRegistry:
     # scorers and selectors
     r.register("heuristic_scorer", lambda i, d, **o: HeuristicScorer(i, **o))
     r.register("ranker", lambda i, d, **o: RankerScorer(i, d.ranker_models, **o))
+    r.register("freshness_boost", lambda i, d, **o: FreshnessBoost(i, **o))
+    r.register("diversity_penalty", lambda i, d, **o: DiversityPenalty(i, **o))
     r.register("exploration_propensity", lambda i, d, **o: ExplorationPropensityScorer(i, **o))
     r.register("community_diversity", lambda i, d, **o: CommunityDiversitySelector(i, **o))
     r.register("exploration_slots", lambda i, d, **o: ExplorationSlotsSelector(i, **o))

@@ -51,8 +51,16 @@ HOME_FEED: dict[str, Any] = {
         "duplicate_content_filter",
     ],
     # the ranker overwrites the heuristic's score when a model is promoted; if it fails, the
-    # heuristic's score ranks the request (fail-open); the propensity scorer only adds a column
-    "scorers": ["heuristic_scorer", "ranker", "exploration_propensity"],
+    # heuristic's score ranks the request (fail-open). The rescoring rules act on the ranker's
+    # value only; the propensity scorer only adds a column.
+    "scorers": [
+        "heuristic_scorer",
+        "ranker",
+        "freshness_boost",
+        {"type": "diversity_penalty", "id": "community_penalty", "options": {"column": "community"}},
+        {"type": "diversity_penalty", "id": "domain_penalty", "options": {"column": "domain"}},
+        "exploration_propensity",
+    ],
     "selectors": ["community_diversity", "exploration_slots"],
     "side_effects": [
         "served_mix",
