@@ -34,6 +34,8 @@ from feedmix.ranking.ranker_training import TrainingConfig, train_ranker
 from feedmix.simulation.population import Population
 
 HEADS = ("click", "upvote", "comment", "hide")
+#: the third arm: the ranker's value alone, without the freshness and diversity rules
+NO_RULES = {"freshness_boost.weight": 0.0, "community_penalty.penalty": 0.0, "domain_penalty.penalty": 0.0}
 
 
 def run(
@@ -67,9 +69,15 @@ def run(
     )
     arms: dict[str, Any] = {}
     per_session = {}
-    for arm, registry_dir in (("heuristic", str(state_dir / "no-models")), ("ranker", str(registry.root))):
+    for arm, registry_dir, params in (
+        ("heuristic", str(state_dir / "no-models"), {}),
+        ("ranker", str(registry.root), {}),
+        ("ranker_no_rules", str(registry.root), NO_RULES),
+    ):
         cfg = loop_config(state_dir / arm, posts=posts, users=users, ranking_registry_dir=registry_dir)
-        rep, per_session[arm] = run_sessions(cfg, corpus, compare, seed + 1, run_id=arm, progress=progress)
+        rep, per_session[arm] = run_sessions(
+            cfg, corpus, compare, seed + 1, run_id=arm, progress=progress, params=params
+        )
         arms[arm] = {
             "impressions": rep.impressions,
             "clicks": rep.clicks,
@@ -100,6 +108,7 @@ def run(
             },
         },
         "closed_loop": closed_loop(per_session["heuristic"], per_session["ranker"]),
+        "closed_loop_no_rules": closed_loop(per_session["heuristic"], per_session["ranker_no_rules"]),
         "arms": arms,
         "elapsed_s": round(time.perf_counter() - t0, 1),
     }
@@ -116,20 +125,23 @@ def markdown(result: dict[str, Any]) -> str:
     ]
     for h, v in heads.items():
         lines.append(f"| {h} | {v['auc']:.4f} | {v['heuristic_auc']:.4f} | {v['base_rate']:.4f} |")
-    c = result["closed_loop"]
 
     def ci(x: dict[str, Any]) -> str:
         lo, hi = x["ci95"] or (float("nan"), float("nan"))
         return f"{x['mean']:.3f} [{lo:.3f}, {hi:.3f}]"
 
+    c, n = result["closed_loop"], result["closed_loop_no_rules"]
     lines += [
         "",
         f"Closed loop, {c['sessions']} sessions per arm (engagement = clicks + upvotes - hides per session,"
-        " mean [95% CI]):",
+        " mean [95% CI]; differences paired against the heuristic):",
         "",
-        "| heuristic | trained ranker | paired difference | relative |",
+        "| arm | engagement per session | difference | relative |",
         "|---|---|---|---|",
-        f"| {ci(c['baseline'])} | {ci(c['treatment'])} | {ci(c['difference'])} | {c['relative']:+.1%} |",
+        f"| heuristic | {ci(c['baseline'])} | | |",
+        f"| trained ranker + rescoring rules | {ci(c['treatment'])} | {ci(c['difference'])}"
+        f" | {c['relative']:+.1%} |",
+        f"| trained ranker, no rules | {ci(n['treatment'])} | {ci(n['difference'])} | {n['relative']:+.1%} |",
     ]
     return "\n".join(lines)
 
