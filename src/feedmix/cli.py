@@ -332,6 +332,12 @@ def build_parser() -> argparse.ArgumentParser:
         "read 50 features for 1,000 candidates: in-process, Redis, and Feast",
         "feedmix.bench.features",
     )
+    _forward(
+        bsub,
+        "ranking",
+        "score 1,000 candidates x 100 features with every head: native LightGBM and compiled",
+        "feedmix.bench.ranking",
+    )
 
     p = sub.add_parser("eval", help="offline quality evaluations that print tables")
     esub = p.add_subparsers(dest="eval", required=True)
@@ -340,6 +346,18 @@ def build_parser() -> argparse.ArgumentParser:
         "retrieval",
         "MovieLens temporal split: Recall@50 and NDCG@10 per source and union",
         "feedmix.eval.movielens",
+    )
+    _forward(
+        esub,
+        "ranking",
+        "MovieLens temporal split: the retrieval + ranking stack against popularity, ALS and retrieval",
+        "feedmix.eval.movielens_ranking",
+    )
+    _forward(
+        esub,
+        "loop",
+        "simulated Reddit: AUC per head on a later slice, closed loop heuristic vs trained ranker",
+        "feedmix.eval.simulated_ranking",
     )
 
     fsub = _features_group(sub)

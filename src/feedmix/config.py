@@ -13,7 +13,8 @@
             content index at startup when it is missing), build_kind ("auto": exact up to 50k posts),
             watch_interval_s (poll for new builds; 0: only POST /v1/admin/index/reload)
 [ranking]   registry_dir (default: <state_dir>/models), watch_interval_s (poll for a newly promoted
-            ranker and swap it in; 0: only at startup)
+            ranker and swap it in; 0: only at startup), runtime ("native": LightGBM; "compiled":
+            lleaves where it agrees and is faster, compiled when a version loads, then cached)
 [pipelines.<name>.params]  param default overrides per pipeline
 """
 
@@ -57,6 +58,7 @@ class FeedmixConfig:
     index_watch_interval_s: float = 5.0
     ranking_registry_dir: str = ""
     ranking_watch_interval_s: float = 5.0
+    ranking_runtime: str = "native"
     pipeline_params: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -71,6 +73,10 @@ class FeedmixConfig:
         if not 0 <= self.ranking_watch_interval_s <= 3600:
             raise ConfigFileError(
                 f"ranking.watch_interval_s: {self.ranking_watch_interval_s} is outside [0, 3600]"
+            )
+        if self.ranking_runtime not in ("native", "compiled"):
+            raise ConfigFileError(
+                f"ranking.runtime: {self.ranking_runtime!r} is not one of 'native', 'compiled'"
             )
         if not self.index_dir:
             self.index_dir = str(Path(self.state_dir).resolve() / "index")
@@ -141,6 +147,7 @@ class FeedmixConfig:
             "ranking": {
                 "registry_dir": "ranking_registry_dir",
                 "watch_interval_s": "ranking_watch_interval_s",
+                "runtime": "ranking_runtime",
             },
         }
         kwargs: dict[str, Any] = {}

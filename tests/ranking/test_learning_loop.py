@@ -275,3 +275,35 @@ def test_training_on_a_tiny_window_refuses_clearly(
          str(tmp_path / "models"), "--include-open-windows", "--quiet"]
     )  # fmt: skip
     assert code == 3 and "refused" in capsys.readouterr().err
+
+
+def test_the_compiled_runtime_serves_the_same_scores(
+    trained: dict[str, Any], corpus: RedditCorpus, tmp_path: Path
+) -> None:
+    cfg, registry, version = trained["cfg"], trained["registry"], trained["summary"]["version"]
+    if registry.promoted(MODEL_NAME) is None:
+        registry.promote(MODEL_NAME, version)
+    native = _runtime(cfg, corpus, tmp_path / "native")
+    compiled = _runtime(cfg, corpus, tmp_path / "compiled", ranking_runtime="compiled")
+    try:
+        assert native.ranker is not None and compiled.ranker is not None
+        model = compiled.ranker.current()
+        assert model is not None and set(model[0].runtimes) == set(HEADS)
+        assert set(model[0].runtimes.values()) <= {"lleaves", "lightgbm"}
+        # compiled artifacts are cached beside the registry, never inside a checksummed version
+        assert (Path(cfg.ranking_registry_dir) / ".compiled").is_dir()
+        assert registry.verify(registry.get(MODEL_NAME, version)) == []
+        native_model = native.ranker.current()
+        assert native_model is not None and native_model[0].compiled is None
+        rng = np.random.default_rng(3)
+        x = rng.random((700, len(model[0].features)), dtype=np.float32) * 5
+        x[rng.random(x.shape) < 0.2] = np.nan
+        got, want = model[0].predict(x), native_model[0].predict(x)
+        for head in HEADS:
+            np.testing.assert_allclose(got[head], want[head], atol=1e-5)
+        body = compiled.feeds.feed("home", "u0007", 10, debug=True)
+        assert body["model_version"] == version and not body["degraded"]
+        assert all(set(i["predictions"]) == set(HEADS) for i in body["items"])
+    finally:
+        native.close()
+        compiled.close()

@@ -8,6 +8,7 @@ refused by the model handle and the previous one keeps serving.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -18,12 +19,27 @@ from feedmix.ranking.multitask_ranker import IncompatibleModel, MultiTaskRanker
 from feedmix.ranking.ranker_features import CONTEXT_FEATURES, online_feature_names
 from feedmix.ranking.ranker_training import MODEL_NAME
 
+RUNTIMES = ("native", "compiled")
 
-def load_ranker(path: Path, meta: ModelMeta) -> MultiTaskRanker:
-    model = MultiTaskRanker.load(path)
-    if tuple(meta.features) != model.features:
-        raise IncompatibleModel("the registry's feature list differs from the model file's")
-    return model
+
+def ranker_loader(runtime: str, cache_dir: Path) -> Callable[[Path, ModelMeta], MultiTaskRanker]:
+    """Loads a version; with ``runtime="compiled"`` also compiles its heads (cached in ``cache_dir``,
+    outside the version directories, whose files the registry checksums)."""
+    if runtime not in RUNTIMES:
+        raise ValueError(f"ranking runtime {runtime!r} is not one of {RUNTIMES}")
+
+    def load(path: Path, meta: ModelMeta) -> MultiTaskRanker:
+        model = MultiTaskRanker.load(path)
+        if tuple(meta.features) != model.features:
+            raise IncompatibleModel("the registry's feature list differs from the model file's")
+        if runtime == "compiled":
+            model.use_compiled(path, cache_dir)
+        return model
+
+    return load
+
+
+load_ranker = ranker_loader("native", Path("."))
 
 
 def validate_ranker(model: MultiTaskRanker, meta: ModelMeta) -> None:
@@ -37,6 +53,7 @@ def validate_ranker(model: MultiTaskRanker, meta: ModelMeta) -> None:
             raise IncompatibleModel(f"head {head!r} does not give probabilities on a probe batch")
 
 
-def ranker_handle(registry_dir: str | Path) -> ModelHandle[MultiTaskRanker]:
+def ranker_handle(registry_dir: str | Path, runtime: str = "native") -> ModelHandle[MultiTaskRanker]:
     """The serving handle of the promoted ranker (load it with ``reload()``)."""
-    return ModelHandle(ModelRegistry(registry_dir), MODEL_NAME, load_ranker, validate_ranker)
+    loader = ranker_loader(runtime, Path(registry_dir) / ".compiled" / MODEL_NAME)
+    return ModelHandle(ModelRegistry(registry_dir), MODEL_NAME, loader, validate_ranker)

@@ -79,7 +79,7 @@ class Runtime:
             cfg.index_dir, corpus, build_on_start=cfg.index_build_on_start, build_kind=cfg.index_build_kind
         )
         recent = RecentEngagements()
-        ranker = ranker_handle(cfg.ranking_registry_dir)
+        ranker = ranker_handle(cfg.ranking_registry_dir, cfg.ranking_runtime)
         ranker.reload()  # the promoted ranker, if any; a refused one leaves the heuristic ranking
         if cfg.event_log.startswith("sqlite:///"):
             from pathlib import Path
