@@ -58,7 +58,7 @@ class FeedmixConfig:
     index_watch_interval_s: float = 5.0
     ranking_registry_dir: str = ""
     ranking_watch_interval_s: float = 5.0
-    ranking_runtime: str = "native"
+    ranking_runtime: str = "compiled"
     pipeline_params: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

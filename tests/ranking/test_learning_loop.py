@@ -283,8 +283,8 @@ def test_the_compiled_runtime_serves_the_same_scores(
     cfg, registry, version = trained["cfg"], trained["registry"], trained["summary"]["version"]
     if registry.promoted(MODEL_NAME) is None:
         registry.promote(MODEL_NAME, version)
-    native = _runtime(cfg, corpus, tmp_path / "native")
-    compiled = _runtime(cfg, corpus, tmp_path / "compiled", ranking_runtime="compiled")
+    native = _runtime(cfg, corpus, tmp_path / "native", ranking_runtime="native")
+    compiled = _runtime(cfg, corpus, tmp_path / "compiled")  # the default
     try:
         assert native.ranker is not None and compiled.ranker is not None
         model = compiled.ranker.current()

@@ -53,7 +53,7 @@ def validate_ranker(model: MultiTaskRanker, meta: ModelMeta) -> None:
             raise IncompatibleModel(f"head {head!r} does not give probabilities on a probe batch")
 
 
-def ranker_handle(registry_dir: str | Path, runtime: str = "native") -> ModelHandle[MultiTaskRanker]:
+def ranker_handle(registry_dir: str | Path, runtime: str = "compiled") -> ModelHandle[MultiTaskRanker]:
     """The serving handle of the promoted ranker (load it with ``reload()``)."""
     loader = ranker_loader(runtime, Path(registry_dir) / ".compiled" / MODEL_NAME)
     return ModelHandle(ModelRegistry(registry_dir), MODEL_NAME, loader, validate_ranker)
