@@ -6,9 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 
-from feedmix.corpus.reddit_corpus import default_data_dir
 from feedmix.eval.movielens import (
     LABELS,
     MovieLensEvalConfig,
@@ -20,8 +18,7 @@ from feedmix.eval.movielens import (
 from feedmix.eval.protocols import time_consistent_snapshots
 from feedmix.eval.splits import split_latest_per_user
 from feedmix.retrieval.embeddings.als_trainer import ALSParams
-from feedmix.retrieval.embeddings.interactions import MOVIELENS_DIR, build_matrix
-from tests.conftest import IN_CI
+from feedmix.retrieval.embeddings.interactions import build_matrix
 
 TINY = MovieLensEvalConfig(
     snapshots=3,
@@ -30,28 +27,6 @@ TINY = MovieLensEvalConfig(
     knn_neighbours=5,
     als=ALSParams(factors=4, iterations=3, num_threads=1),
 )
-
-
-@pytest.fixture
-def tiny_movielens(tmp_path: Path) -> Path:
-    """30 users rating 40 films over 300 days; taste: user u likes films of genre u % 2."""
-    rng = np.random.default_rng(1)
-    lines = ["userId,movieId,rating,timestamp"]
-    for u in range(1, 31):
-        start = rng.integers(0, 200) * 86_400
-        films = rng.choice(40, size=rng.integers(8, 20), replace=False)
-        for j, m in enumerate(films.tolist()):
-            rating = 5.0 if m % 2 == u % 2 else 2.0
-            lines.append(f"{u},{m + 1},{rating},{start + j * 3_600 + (j // 4) * 86_400}")
-    root: Path = tmp_path / "data" / MOVIELENS_DIR
-    root.mkdir(parents=True)
-    (root / "ratings.csv").write_text("\n".join(lines) + "\n")
-    movies = ["movieId,title,genres"] + [
-        f'{m + 1},"Film {m}, The (2001)",{"Drama" if m % 2 else "Comedy|Romance"}' for m in range(40)
-    ]
-    movies.append('41,"Unrated",(no genres listed)')
-    (root / "movies.csv").write_text("\n".join(movies) + "\n")
-    return root
 
 
 def test_time_consistent_sources_read_nothing_from_the_users_future(tiny_movielens: Path) -> None:
@@ -88,17 +63,6 @@ def test_run_on_a_tiny_copy_gives_every_row_and_a_table(tiny_movielens: Path) ->
     table = markdown_table(result).splitlines()
     assert len(table) == 2 + len(LABELS)
     assert result["split"]["evaluated_users"] == result["protocols"][0]["users"]
-
-
-@pytest.fixture(scope="module")
-def movielens_root() -> Path:
-    root: Path = default_data_dir() / MOVIELENS_DIR
-    if not (root / "ratings.csv").is_file():
-        msg = f"MovieLens data not found at {root} (set FEEDMIX_DATA_DIR)"
-        if IN_CI:
-            pytest.fail(msg + "; CI requires it")
-        pytest.skip(msg)
-    return root
 
 
 def test_als_beats_popularity_on_real_movielens(movielens_root: Path) -> None:

@@ -53,7 +53,7 @@ from feedmix.retrieval.ann import ExclusionSet, build_index
 from feedmix.retrieval.ann.overfetch import OverfetchPolicy
 from feedmix.retrieval.embeddings.als_trainer import ALSParams, als_fold_in, train_als
 from feedmix.retrieval.embeddings.interactions import MOVIELENS_DIR, build_matrix
-from feedmix.retrieval.embeddings.item_knn import fit_item_knn
+from feedmix.retrieval.embeddings.item_knn import ItemKNN, fit_item_knn
 from feedmix.retrieval.embeddings.topk import top_k
 
 __all__ = [
@@ -81,6 +81,7 @@ PROTOCOLS = ("time-consistent", "leave-latest-out")
 DAY_S = 86_400.0
 
 FloatArray = npt.NDArray[np.float64]
+FloatMatrix = npt.NDArray[np.float32]
 BoolArray = npt.NDArray[np.bool_]
 RowArray = npt.NDArray[np.int64]
 
@@ -109,6 +110,78 @@ class MovieLensEvalConfig:
     sources: tuple[str, ...] | None = None
 
 
+@dataclass(frozen=True)
+class SnapshotScores:
+    """Every wanted source's dense scores for one snapshot's users (rows), over ``data.items``.
+
+    ``-inf`` means the source has no reason to propose the item (the item-kNN score 0, an item ALS
+    has no vector for, a user ALS cannot embed). ``exclude`` is what no source may propose to the
+    user at that time: items they rated before their split, items nobody had rated yet. Kept apart
+    from the scores so a ranker can read a source's score of any candidate, not only its top-k.
+    """
+
+    scores: dict[str, FloatMatrix]
+    exclude: BoolArray
+    #: ALS item vectors in ``data.items`` row space (zero rows for items the model does not know)
+    als_item_vectors: FloatMatrix | None = None
+    #: ``data.items`` rows that have an ALS vector
+    als_item_rows: RowArray | None = None
+    #: folded-in ALS user vectors, one per snapshot user (zero: no vector)
+    als_user_vectors: FloatMatrix | None = None
+    #: the snapshot's item-kNN model (when ``item_knn`` was wanted)
+    item_knn: ItemKNN | None = None
+
+
+def snapshot_scores(
+    data: MovieLensData,
+    snap: Snapshot,
+    liked_all: sp.csr_matrix,
+    seen_all: sp.csr_matrix,
+    config: MovieLensEvalConfig,
+    wanted: set[str],
+) -> SnapshotScores:
+    """Fit the snapshot's batch models on ``snap.knowledge`` and score every item for its users."""
+    n_items = len(data.items)
+    known = build_matrix(data.interactions.select(snap.knowledge), users=data.users, items=data.items)
+    pop = popularity_scores(data.item_rows[snap.knowledge & data.positive], n_items)
+    liked = liked_all[snap.users]
+    first_seen = np.full(n_items, np.inf)
+    np.minimum.at(first_seen, data.item_rows[snap.realtime], data.ts[snap.realtime])
+    exclude = (seen_all[snap.users].toarray() > 0) | (first_seen[None, :] >= snap.catalogue_clock[:, None])
+    scores: dict[str, FloatMatrix] = {}
+    if "popular" in wanted:
+        scores["popular"] = np.broadcast_to(pop.astype(np.float32), exclude.shape)
+    if "recent_popular" in wanted:
+        rt = snap.realtime & data.positive
+        scores["recent_popular"] = recent_popularity_scores(
+            data.item_rows[rt], data.ts[rt], snap.request_ts, config.recent_days * DAY_S, pop
+        )
+    if "genre" in wanted:
+        scores["genre"] = genre_affinity_scores(liked, data.item_genres, pop)
+    knn: ItemKNN | None = None
+    if "item_knn" in wanted:
+        knn = fit_item_knn(known, neighbours=config.knn_neighbours, num_threads=config.als.num_threads)
+        s = knn.scores(liked)
+        scores["item_knn"] = np.where(s > 0, s, -np.inf).astype(np.float32)
+    if not wanted & {"als", "als_hnsw"}:
+        return SnapshotScores(scores, exclude, item_knn=knn)
+    emb = train_als(known, config.als)
+    rows = data.items.rows_of(emb.item_ids)
+    vectors = np.zeros((n_items, emb.dim), dtype=np.float32)
+    vectors[rows] = emb.item_vectors
+    user_vecs = als_fold_in(vectors, liked, regularization=config.als.regularization, alpha=config.als.alpha)
+    if "als" in wanted:
+        # a user who liked nothing the model knows has a zero vector: no candidates, not random ones
+        no_vector = ~np.any(user_vecs != 0, axis=1)
+        unknown = np.ones(n_items, dtype=np.bool_)
+        unknown[rows] = False
+        s = user_vecs @ vectors.T
+        s[no_vector] = -np.inf
+        s[:, unknown] = -np.inf
+        scores["als"] = s
+    return SnapshotScores(scores, exclude, vectors, rows, user_vecs, knn)
+
+
 def snapshot_lists(
     data: MovieLensData,
     snap: Snapshot,
@@ -118,47 +191,17 @@ def snapshot_lists(
     wanted: set[str],
 ) -> dict[str, RowArray]:
     """Every wanted source's top-k for the snapshot's users, item rows in ``data.items`` space."""
-    n_items, k = len(data.items), config.k_recall
-    known = build_matrix(data.interactions.select(snap.knowledge), users=data.users, items=data.items)
-    pop = popularity_scores(data.item_rows[snap.knowledge & data.positive], n_items)
-    liked = liked_all[snap.users]
-    first_seen = np.full(n_items, np.inf)
-    np.minimum.at(first_seen, data.item_rows[snap.realtime], data.ts[snap.realtime])
-    exclude = (seen_all[snap.users].toarray() > 0) | (first_seen[None, :] >= snap.catalogue_clock[:, None])
-    lists: dict[str, RowArray] = {}
-    if "popular" in wanted:
-        lists["popular"] = top_k(np.broadcast_to(pop, exclude.shape), k, exclude)
-    if "recent_popular" in wanted:
-        rt = snap.realtime & data.positive
-        scores = recent_popularity_scores(
-            data.item_rows[rt], data.ts[rt], snap.request_ts, config.recent_days * DAY_S, pop
+    scored = snapshot_scores(data, snap, liked_all, seen_all, config, wanted)
+    k = config.k_recall
+    lists = {name: top_k(s, k, scored.exclude) for name, s in scored.scores.items()}
+    if "als_hnsw" in wanted:
+        assert scored.als_item_vectors is not None and scored.als_item_rows is not None
+        assert scored.als_user_vectors is not None
+        rows = scored.als_item_rows
+        lists["als_hnsw"] = _ann_lists(
+            scored.als_item_vectors[rows], rows, scored.als_user_vectors, scored.exclude, k, config
         )
-        lists["recent_popular"] = top_k(scores, k, exclude)
-    if "genre" in wanted:
-        lists["genre"] = top_k(genre_affinity_scores(liked, data.item_genres, pop), k, exclude)
-    if "item_knn" in wanted:
-        knn = fit_item_knn(known, neighbours=config.knn_neighbours, num_threads=config.als.num_threads)
-        s = knn.scores(liked)
-        lists["item_knn"] = top_k(np.where(s > 0, s, -np.inf), k, exclude)
-    if wanted & {"als", "als_hnsw"}:
-        emb = train_als(known, config.als)
-        rows = data.items.rows_of(emb.item_ids)
-        vectors = np.zeros((n_items, emb.dim), dtype=np.float32)
-        vectors[rows] = emb.item_vectors
-        user_vecs = als_fold_in(
-            vectors, liked, regularization=config.als.regularization, alpha=config.als.alpha
-        )
-        # a user who liked nothing the model knows has a zero vector: no candidates, not random ones
-        no_vector = ~np.any(user_vecs != 0, axis=1)
-        if "als" in wanted:
-            unknown = np.ones(n_items, dtype=np.bool_)
-            unknown[rows] = False
-            s = user_vecs @ vectors.T
-            s[no_vector] = -np.inf
-            lists["als"] = top_k(s, k, exclude | unknown[None, :])
-        if "als_hnsw" in wanted:
-            lists["als_hnsw"] = _ann_lists(emb.item_vectors, rows, user_vecs, exclude, k, config)
-    return lists
+    return {name: lists[name] for name in LABELS if name in lists}
 
 
 #: the serving index kind (``feedmix.retrieval.ann`` with ``metric="inner_product"``, i.e. HNSW over
@@ -228,7 +271,7 @@ def evaluate_protocol(
         lists["union_rr"] = round_robin_union(parts, config.k_recall)
         lists["union_quota"] = round_robin_union(parts, config.k_recall, config.union_quotas)
         lists["union_all"], budgets["union_all"] = full_union(parts)
-    relevant = _relevant(data, split, users)
+    relevant = relevant_items(data, split, users)
     quotas = ":".join(map(str, config.union_quotas))
     labels = {
         s: label.format(days=config.recent_days, neighbours=config.knn_neighbours, quotas=quotas)
@@ -253,7 +296,7 @@ def evaluate_protocol(
     return out
 
 
-def _relevant(data: MovieLensData, split: TemporalSplit, users: RowArray) -> sp.csr_matrix:
+def relevant_items(data: MovieLensData, split: TemporalSplit, users: RowArray) -> sp.csr_matrix:
     """Held-out positives of ``users``, one row per user in that order."""
     position = np.full(len(data.users), -1, dtype=np.int64)
     position[users] = np.arange(users.size)

@@ -39,12 +39,19 @@ class MovieLensData:
     ts: FloatArray
     item_genres: sp.csr_matrix
     genres: list[str]
+    #: per rating: the star rating (0.5-5); ``positive`` is ``rating >= 4``. The retrieval sources
+    #: read only ``positive``; the ranker's mean-rating features read this
+    rating: FloatArray
 
 
 def load_movielens(data_dir: str | Path) -> MovieLensData:
     """Ratings (as ``movielens_interactions``) and a movie × genre indicator matrix."""
     folder = movielens_dir(data_dir)
     log = movielens_interactions(folder)
+    # the same file in the same row order as ``log``, for the star ratings ``log`` binarised
+    stars = pacsv.read_csv(
+        folder / "ratings.csv", convert_options=pacsv.ConvertOptions(include_columns=["rating"])
+    )
     movies = pacsv.read_csv(folder / "movies.csv")
     movie_ids = movies["movieId"].to_numpy().astype(np.int64)
     items = IdMap.from_keys(np.concatenate([movie_ids, log.item_keys]))
@@ -70,6 +77,7 @@ def load_movielens(data_dir: str | Path) -> MovieLensData:
         ts=log.ts,
         item_genres=item_genres,
         genres=genres,
+        rating=stars["rating"].to_numpy().astype(np.float64),
     )
 
 
@@ -90,4 +98,5 @@ def validation_data(data: MovieLensData, test_fraction: float = 0.2) -> MovieLen
         ts=data.ts[keep],
         item_genres=data.item_genres,
         genres=data.genres,
+        rating=data.rating[keep],
     )
