@@ -42,6 +42,7 @@ import numpy.typing as npt
 import redis
 from redis.utils import HIREDIS_AVAILABLE
 
+from feedmix.bench.latency_summary import percentiles_ms
 from feedmix.core.candidates import CandidateBatch
 from feedmix.core.params import ParamRegistry, Params
 from feedmix.core.query import Deadline, Query
@@ -68,16 +69,6 @@ def bench_registry(n_features: int) -> FeatureRegistry:
     )
 
 
-def _percentiles(samples_s: list[float]) -> dict[str, float]:
-    ms = np.array(samples_s) * 1000.0
-    return {
-        "p50_ms": round(float(np.percentile(ms, 50)), 3),
-        "p90_ms": round(float(np.percentile(ms, 90)), 3),
-        "p99_ms": round(float(np.percentile(ms, 99)), 3),
-        "mean_ms": round(float(ms.mean()), 3),
-    }
-
-
 def _time_hydrator(
     store: OnlineStore, ids: npt.NDArray[np.int64], values: npt.NDArray[np.float32], repeats: int
 ) -> dict[str, Any]:
@@ -98,7 +89,7 @@ def _time_hydrator(
         hydrator.hydrate(query, batch)
         cpu.append(time.thread_time() - c)
         wall.append(time.perf_counter() - w)
-    out: dict[str, Any] = _percentiles(wall)
+    out: dict[str, Any] = percentiles_ms(wall)
     out["cpu_p50_ms"] = round(float(np.median(cpu)) * 1000.0, 3)
     return out
 

@@ -39,6 +39,7 @@ import numpy as np
 import numpy.typing as npt
 from tqdm import tqdm
 
+from feedmix.bench.latency_summary import percentiles_ms
 from feedmix.ranking.inference import (
     DEFAULT_TOLERANCE,
     LleavesScorer,
@@ -150,16 +151,6 @@ def train_heads(
     return boosters, time.perf_counter() - t0
 
 
-def _percentiles(samples_s: list[float]) -> dict[str, float]:
-    ms = np.array(samples_s) * 1000.0
-    return {
-        "p50_ms": round(float(np.percentile(ms, 50)), 3),
-        "p90_ms": round(float(np.percentile(ms, 90)), 3),
-        "p99_ms": round(float(np.percentile(ms, 99)), 3),
-        "mean_ms": round(float(ms.mean()), 3),
-    }
-
-
 @contextmanager
 def _gc_paused() -> Iterator[None]:
     """Keep the cyclic collector out of the timed loop: scoring makes no cycles, a GC pause is noise."""
@@ -209,7 +200,7 @@ def time_runtimes(
     out: dict[str, dict[str, Any]] = {}
     for name in names:
         out[name] = {
-            **_percentiles(wall[name]),
+            **percentiles_ms(wall[name]),
             "cpu_thread_mean_ms": round(float(np.mean(thread_cpu[name])) * 1000.0, 3),
             "cpu_process_mean_ms": round(float(np.mean(process_cpu[name])) * 1000.0, 3),
             "per_head_p50_ms": {
