@@ -15,6 +15,9 @@
 [ranking]   registry_dir (default: <state_dir>/models), watch_interval_s (poll for a newly promoted
             ranker and swap it in; 0: only at startup), runtime ("native": LightGBM; "compiled":
             lleaves where it agrees and is faster, compiled when a version loads, then cached)
+[ads]       store (campaign store URL; default sqlite:///<state_dir>/ads.db, or postgresql://...),
+            assets_dir (default <state_dir>/assets); the admin token that creates advertisers is
+            read from $FEEDMIX_ADS_ADMIN_TOKEN, never from a file in the repository
 [pipelines.<name>.params]  param default overrides per pipeline
 """
 
@@ -59,6 +62,8 @@ class FeedmixConfig:
     ranking_registry_dir: str = ""
     ranking_watch_interval_s: float = 5.0
     ranking_runtime: str = "compiled"
+    ads_store: str = ""
+    ads_assets_dir: str = ""
     pipeline_params: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -68,6 +73,10 @@ class FeedmixConfig:
             self.feature_log_dir = str(Path(self.state_dir).resolve() / "feature_log")
         if not self.feature_offline_dir:
             self.feature_offline_dir = str(Path(self.state_dir).resolve() / "offline_features")
+        if not self.ads_store:
+            self.ads_store = f"sqlite:///{Path(self.state_dir).resolve() / 'ads.db'}"
+        if not self.ads_assets_dir:
+            self.ads_assets_dir = str(Path(self.state_dir).resolve() / "assets")
         if not self.ranking_registry_dir:
             self.ranking_registry_dir = str(Path(self.state_dir).resolve() / "models")
         if not 0 <= self.ranking_watch_interval_s <= 3600:
@@ -149,6 +158,7 @@ class FeedmixConfig:
                 "watch_interval_s": "ranking_watch_interval_s",
                 "runtime": "ranking_runtime",
             },
+            "ads": {"store": "ads_store", "assets_dir": "ads_assets_dir"},
         }
         kwargs: dict[str, Any] = {}
         for section, values in raw.items():

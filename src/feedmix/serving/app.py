@@ -20,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
 from feedmix import __version__
+from feedmix.ads.advertiser_api import mount_advertiser_api
 from feedmix.console import STATIC_DIR
 from feedmix.core.params import ParamError
 from feedmix.events.event_log import EventLogUnavailable
@@ -230,6 +231,15 @@ def create_app(runtime: Runtime) -> FastAPI:
     @app.get("/", include_in_schema=False)
     def console() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html")
+
+    if runtime.campaigns is not None and runtime.assets is not None:
+        corpus = runtime.corpus
+        mount_advertiser_api(
+            app,
+            runtime.campaigns,
+            runtime.assets,
+            lambda name: corpus.community_id(name) is not None,  # admin token: $FEEDMIX_ADS_ADMIN_TOKEN
+        )
 
     @app.exception_handler(StoreUnavailable)
     def store_down(_: Request, exc: StoreUnavailable) -> JSONResponse:

@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from feedmix.ads.asset_store import AssetStore
+from feedmix.ads.campaign_store import CampaignStore, open_campaign_store
 from feedmix.config import FeedmixConfig
 from feedmix.core.executor import PipelineExecutor
 from feedmix.core.pipeline import ComponentSpec, Pipeline, PipelineConfig
@@ -66,6 +68,9 @@ class Runtime:
     recent_engagements: RecentEngagements | None = None
     #: the promoted ranker, swapped in by its watcher
     ranker: ModelHandle[MultiTaskRanker] | None = None
+    #: the advertisers' campaigns and creative images (the advertiser API and the ad server read them)
+    campaigns: CampaignStore | None = None
+    assets: AssetStore | None = None
 
     @classmethod
     def build(cls, config: FeedmixConfig | None = None, corpus: RedditCorpus | None = None) -> Runtime:
@@ -133,6 +138,8 @@ class Runtime:
                 replay_recent(event_log, [aggregator, recent], time.time(), cfg.feature_replay_window_s)
             except Exception:  # an unreachable log must not stop the feed; counts start from zero
                 log.warning("could not replay the event log into the aggregates", exc_info=True)
+        campaigns = open_campaign_store(cfg.ads_store)
+        assets = AssetStore(cfg.ads_assets_dir)
         executor = PipelineExecutor(workers=cfg.workers)
         feeds = FeedService(pipelines, executor, corpus, sessions, now=cfg.now)
         if cfg.index_watch_interval_s > 0:
@@ -159,6 +166,8 @@ class Runtime:
             indexes=indexes,
             recent_engagements=recent,
             ranker=ranker,
+            campaigns=campaigns,
+            assets=assets,
         )
 
     def close(self) -> None:
@@ -175,6 +184,8 @@ class Runtime:
             self.offline_history.close()  # appends the buffered history
         if self.online_store is not None:
             self.online_store.close()
+        if self.campaigns is not None:
+            self.campaigns.close()
         self.event_log.close()
 
 
