@@ -334,6 +334,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _forward(
         bsub,
+        "ads",
+        "the ad decision (eligibility, pCTR, auction, pacing, frequency) at 10k and 100k ad groups",
+        "feedmix.bench.ads",
+    )
+    _forward(
+        bsub,
         "ranking",
         "score 1,000 candidates x 100 features with every head: native LightGBM and compiled",
         "feedmix.bench.ranking",
