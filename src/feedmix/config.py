@@ -16,8 +16,11 @@
             ranker and swap it in; 0: only at startup), runtime ("native": LightGBM; "compiled":
             lleaves where it agrees and is faster, compiled when a version loads, then cached)
 [ads]       store (campaign store URL; default sqlite:///<state_dir>/ads.db, or postgresql://...),
-            assets_dir (default <state_dir>/assets); the admin token that creates advertisers is
-            read from $FEEDMIX_ADS_ADMIN_TOKEN, never from a file in the repository
+            assets_dir (default <state_dir>/assets), enabled (blend ads into the home feed),
+            counters / frequency / dedup (spend counters, frequency caps, tracking-event dedup:
+            memory:// or redis://; several serving processes must share Redis), refresh_interval_s
+            (re-read campaigns when they change); the admin token that creates advertisers is read
+            from $FEEDMIX_ADS_ADMIN_TOKEN, never from a file in the repository
 [pipelines.<name>.params]  param default overrides per pipeline
 """
 
@@ -64,6 +67,11 @@ class FeedmixConfig:
     ranking_runtime: str = "compiled"
     ads_store: str = ""
     ads_assets_dir: str = ""
+    ads_enabled: bool = True
+    ads_counters: str = "memory://"
+    ads_frequency: str = "memory://"
+    ads_dedup: str = "memory://"
+    ads_refresh_interval_s: float = 5.0
     pipeline_params: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -158,7 +166,15 @@ class FeedmixConfig:
                 "watch_interval_s": "ranking_watch_interval_s",
                 "runtime": "ranking_runtime",
             },
-            "ads": {"store": "ads_store", "assets_dir": "ads_assets_dir"},
+            "ads": {
+                "store": "ads_store",
+                "assets_dir": "ads_assets_dir",
+                "enabled": "ads_enabled",
+                "counters": "ads_counters",
+                "frequency": "ads_frequency",
+                "dedup": "ads_dedup",
+                "refresh_interval_s": "ads_refresh_interval_s",
+            },
         }
         kwargs: dict[str, Any] = {}
         for section, values in raw.items():

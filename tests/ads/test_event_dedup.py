@@ -27,6 +27,8 @@ def test_first_time_wins_within_and_across_calls(dedup: EventDedup) -> None:
     assert dedup.first_seen(["a", "b", "a"]) == [True, True, False]
     assert dedup.first_seen(["b", "c"]) == [False, True]
     assert dedup.first_seen([]) == []
+    dedup.forget(["c"])  # its processing failed: the retry must count
+    assert dedup.first_seen(["c", "b"]) == [True, False]
 
 
 def test_concurrent_retries_are_accepted_once(dedup: EventDedup) -> None:

@@ -31,6 +31,10 @@ class EventDedup(Protocol):
         """For each id, True if this call saw it first (duplicates within one call: first wins)."""
         ...
 
+    def forget(self, event_ids: Sequence[str]) -> None:
+        """Unmark ids whose processing failed after ``first_seen``, so the client's retry counts."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -55,6 +59,11 @@ class MemoryEventDedup:
                 self._seen.popitem(last=False)
         return out
 
+    def forget(self, event_ids: Sequence[str]) -> None:
+        with self._lock:
+            for event_id in event_ids:
+                self._seen.pop(event_id, None)
+
     def close(self) -> None:
         return None
 
@@ -78,6 +87,11 @@ class RedisEventDedup:
                 pipe.set(self._key(event_id), b"1", nx=True, px=self.ttl_ms)
             replies = pipe.execute()
         return [bool(r) for r in replies]
+
+    def forget(self, event_ids: Sequence[str]) -> None:
+        if event_ids:
+            with store_errors("ad event dedup"):
+                self._client.delete(*(self._key(e) for e in event_ids))
 
     def close(self) -> None:
         self._client.close()

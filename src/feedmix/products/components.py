@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from feedmix.ads.ad_slots_selector import AdSlotsSelector
 from feedmix.core.pipeline import ComponentRegistry
 from feedmix.features.online_features_hydrator import OnlineFeaturesHydrator
 from feedmix.features.post_features_hydrator import PostFeaturesHydrator
@@ -76,6 +77,7 @@ def product_registry() -> ComponentRegistry:
     r.register("exploration_propensity", lambda i, d, **o: ExplorationPropensityScorer(i, **o))
     r.register("community_diversity", lambda i, d, **o: CommunityDiversitySelector(i, **o))
     r.register("exploration_slots", lambda i, d, **o: ExplorationSlotsSelector(i, **o))
+    r.register("ad_slots", lambda i, d, **o: AdSlotsSelector(i, **o))
     # side effects
     r.register("served_mix", lambda i, d, **o: ServedMixSideEffect(i, **o))
     r.register(

@@ -61,7 +61,8 @@ HOME_FEED: dict[str, Any] = {
         {"type": "diversity_penalty", "id": "domain_penalty", "options": {"column": "domain"}},
         "exploration_propensity",
     ],
-    "selectors": ["community_diversity", "exploration_slots"],
+    # ad_slots keeps the order; it carries the ads blender's params and kill switch (ad_slots.enabled)
+    "selectors": ["community_diversity", "exploration_slots", "ad_slots"],
     "side_effects": [
         "served_mix",
         {"type": "serving_feature_log", "options": {"columns": ["f.*", "score", "score.*", "p.*"]}},

@@ -20,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
 from feedmix import __version__
+from feedmix.ads.ad_tracker import AdEventBatch, InvalidAdEvents
 from feedmix.ads.advertiser_api import mount_advertiser_api
 from feedmix.console import STATIC_DIR
 from feedmix.core.params import ParamError
@@ -35,23 +36,36 @@ PARAM_PREFIX = "p."
 
 
 class FeedItem(BaseModel):
+    """A post (``kind="post"``) or an ad (``kind="ad"``); ``position`` is its place on the page."""
+
     id: str
     kind: str
     position: int
-    title: str
-    community: str
-    score: float
-    source: str
-    created_utc: float
-    age_hours: float
-    post_score: int
-    num_comments: int
-    over_18: bool
-    url: str
-    permalink: str
-    score_parts: dict[str, float]
+    title: str | None = None
+    community: str | None = None
+    score: float | None = None
+    source: str | None = None
+    created_utc: float | None = None
+    age_hours: float | None = None
+    post_score: int | None = None
+    num_comments: int | None = None
+    over_18: bool | None = None
+    url: str | None = None
+    permalink: str | None = None
+    score_parts: dict[str, float] | None = None
+    #: the ranker's head probabilities (empty while the heuristic ranks)
+    predictions: dict[str, float] | None = None
     #: debug requests only: the online feature values (``f.*``) the item was ranked with
     features: dict[str, float | int | bool] | None = None
+    #: ads only: the creative, and the token to send back with its impression and click events
+    headline: str | None = None
+    body: str | None = None
+    call_to_action: str | None = None
+    click_url: str | None = None
+    image_url: str | None = None
+    campaign_id: str | None = None
+    ad_group_id: str | None = None
+    ad_token: str | None = None
 
 
 class FeedResponse(BaseModel):
@@ -64,6 +78,9 @@ class FeedResponse(BaseModel):
     degraded: bool
     failed_components: list[str]
     user: dict[str, Any]
+    model_version: str | None = None
+    #: how many ad slots the page had, how many were served, and whether ads were degraded
+    ads: dict[str, Any] | None = None
     trace: dict[str, Any] | None = None
 
 
@@ -116,7 +133,17 @@ def create_app(runtime: Runtime) -> FastAPI:
             except CursorError as exc:
                 raise _field_error(["query", "cursor"], str(exc)) from None
         try:
-            body = feeds.feed(pipeline, user_id, limit, cur, debug, _overrides(request), community=community)
+            ad_context = {k: v[:32] for k in ("geo", "device") if (v := request.query_params.get(k))}
+            body = feeds.feed(
+                pipeline,
+                user_id,
+                limit,
+                cur,
+                debug,
+                _overrides(request),
+                community=community,
+                ad_context=ad_context,
+            )
         except ParamError as exc:
             raise _field_error(["query", PARAM_PREFIX + exc.name], str(exc)) from None
         except UnknownCommunity as exc:
@@ -156,6 +183,19 @@ def create_app(runtime: Runtime) -> FastAPI:
         except EventLogUnavailable as exc:
             raise HTTPException(status_code=503, detail=f"event log unavailable: {exc}") from None
         return _json({"accepted": res.accepted, "duplicates": res.duplicates}, status=202)
+
+    @app.post("/v1/ads/events", tags=["ads"])
+    def ad_events(batch: AdEventBatch) -> Response:
+        """Ad impressions and clicks, by the ``ad_token`` of the served ad item; each ``event_id`` bills
+        once (a retry answers ``duplicates``). 503 when the spend or dedup stores are unavailable:
+        retry, nothing was counted."""
+        if runtime.ads is None:
+            raise HTTPException(status_code=404, detail="ads are disabled on this server")
+        try:
+            res = runtime.ads.tracker.track(batch)
+        except InvalidAdEvents as exc:
+            raise HTTPException(status_code=422, detail=exc.errors) from None
+        return _json(res)
 
     @app.get("/v1/users", tags=["directory"])
     def users(limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> Response:

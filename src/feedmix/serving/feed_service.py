@@ -7,10 +7,13 @@ page (synchronously, or page 2 could repeat page 1), and building the response i
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from feedmix.ads.ad_slots_selector import AdSlotsSelector
+from feedmix.ads.feed_ads import FeedAds
 from feedmix.core.executor import PipelineExecutor, PipelineResult
 from feedmix.core.pipeline import Pipeline
 from feedmix.core.query import Deadline, Query
@@ -22,6 +25,8 @@ from feedmix.stores.session_store import FeedSessionStore
 log = logging.getLogger(__name__)
 
 MAX_LIMIT = 100
+#: the selector whose presence in a pipeline means "blend ads into this surface"
+AD_SLOTS = "ad_slots"
 
 
 class UnknownCommunity(LookupError):
@@ -36,8 +41,11 @@ class FeedService:
         corpus: RedditCorpus,
         sessions: FeedSessionStore,
         now: float | None = None,
+        ads: FeedAds | None = None,
     ) -> None:
         self.pipelines = dict(pipelines)
+        #: the ads half of the mixer (None: organic only); blends into pipelines with ``ad_slots``
+        self.ads = ads
         self.executor = executor
         self.corpus = corpus
         self.sessions = sessions
@@ -79,7 +87,9 @@ class FeedService:
         debug: bool = False,
         overrides: Mapping[str, Any] | None = None,
         community: str | None = None,
+        ad_context: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
+        """One page. ``ad_context`` (``geo``, ``device``) is what ad targeting may use beyond the page."""
         context: dict[str, Any] = {}
         if community is not None:
             if self.corpus.community_id(community) is None:
@@ -117,7 +127,28 @@ class FeedService:
         }
         if debug:
             body["trace"] = result.trace.as_dict()
+        self._blend_ads(body, result, ad_context, debug)
         return body
+
+    def _blend_ads(
+        self, body: dict[str, Any], result: PipelineResult, ad_context: Mapping[str, str] | None, debug: bool
+    ) -> None:
+        slots = self.pipelines[result.trace.pipeline].components.get(AD_SLOTS)
+        if self.ads is None or not isinstance(slots, AdSlotsSelector) or not slots.enabled(result.query):
+            return
+        try:
+            rows = result.batch.column(ROW)[: len(body["items"])]
+            self.ads.blend_into(
+                body,
+                rows,
+                now=time.time(),
+                params=slots.blend_params(result.query),
+                context=ad_context,
+                debug=debug,
+            )
+        except Exception as exc:  # the organic page never fails because of ads
+            log.warning("ads: blending failed: %s", exc)
+            body["ads"] = {"slots": 0, "served": 0, "degraded": True, "error": f"{type(exc).__name__}: {exc}"}
 
     def items(self, result: PipelineResult, features: bool = False) -> list[dict[str, Any]]:
         """The response items; with ``features`` (debug requests), each item also carries the

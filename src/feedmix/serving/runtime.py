@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from feedmix.ads.ads_runtime import AdsRuntime, open_ads
 from feedmix.ads.asset_store import AssetStore
 from feedmix.ads.campaign_store import CampaignStore, open_campaign_store
 from feedmix.config import FeedmixConfig
@@ -71,6 +72,8 @@ class Runtime:
     #: the advertisers' campaigns and creative images (the advertiser API and the ad server read them)
     campaigns: CampaignStore | None = None
     assets: AssetStore | None = None
+    #: the ad server, its feed blender and its tracker (None with ``[ads] enabled = false``)
+    ads: AdsRuntime | None = None
 
     @classmethod
     def build(cls, config: FeedmixConfig | None = None, corpus: RedditCorpus | None = None) -> Runtime:
@@ -140,8 +143,11 @@ class Runtime:
                 log.warning("could not replay the event log into the aggregates", exc_info=True)
         campaigns = open_campaign_store(cfg.ads_store)
         assets = AssetStore(cfg.ads_assets_dir)
+        ads = open_ads(cfg, campaigns, corpus) if cfg.ads_enabled else None
         executor = PipelineExecutor(workers=cfg.workers)
-        feeds = FeedService(pipelines, executor, corpus, sessions, now=cfg.now)
+        feeds = FeedService(
+            pipelines, executor, corpus, sessions, now=cfg.now, ads=ads.feed_ads if ads else None
+        )
         if cfg.index_watch_interval_s > 0:
             indexes.start_watching(cfg.index_watch_interval_s)
         if cfg.ranking_watch_interval_s > 0:
@@ -168,6 +174,7 @@ class Runtime:
             ranker=ranker,
             campaigns=campaigns,
             assets=assets,
+            ads=ads,
         )
 
     def close(self) -> None:
@@ -184,6 +191,8 @@ class Runtime:
             self.offline_history.close()  # appends the buffered history
         if self.online_store is not None:
             self.online_store.close()
+        if self.ads is not None:
+            self.ads.close()  # stops the campaign watcher and the pacer, flushes the ad log
         if self.campaigns is not None:
             self.campaigns.close()
         self.event_log.close()
