@@ -124,6 +124,10 @@ def test_an_ad_is_blended_into_the_home_feed_and_billed_once(
     off = client.get("/v1/feed", params={"user_id": "u0001", "p.ad_slots.enabled": "false"}).json()
     assert all(i["kind"] == "post" for i in off["items"]) and "ads" not in off
 
+    page = client.get("/console/ads")
+    assert page.status_code == 200 and 'id="report-table"' in page.text
+    assert "/v1/ads/reports" in client.get("/console/static/ads.js").text
+
     rt.ads.log.flush()  # type: ignore[union-attr]
     log = ad_log_table(tmp_path / "ad_log").to_pylist()
     assert len(log) == 1 and log[0]["clicked"] and log[0]["position"] == 2

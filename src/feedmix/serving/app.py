@@ -272,6 +272,11 @@ def create_app(runtime: Runtime) -> FastAPI:
     def console() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html")
 
+    @app.get("/console/ads", include_in_schema=False)
+    def ads_console() -> FileResponse:
+        """Advertiser reporting: spend, impressions, clicks, CTR, CPC and eCPM per campaign per day."""
+        return FileResponse(STATIC_DIR / "ads.html")
+
     if runtime.campaigns is not None and runtime.assets is not None:
         corpus = runtime.corpus
         mount_advertiser_api(
