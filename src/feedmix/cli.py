@@ -366,6 +366,21 @@ def build_parser() -> argparse.ArgumentParser:
         "feedmix.eval.simulated_ranking",
     )
 
+    p = sub.add_parser("ads", help="ad serving tools: simulate a day, train pCTR from the ad log")
+    asub = p.add_subparsers(dest="ads", required=True)
+    _forward(
+        asub,
+        "simulate",
+        "a simulated day of ad traffic: delivery against budget, pacing curves, ad load vs engagement",
+        "feedmix.ads.ads_simulation",
+    )
+    _forward(
+        asub,
+        "train-pctr",
+        "train the position-aware pCTR model from the service's ad log",
+        "feedmix.ads.pctr_training",
+    )
+
     fsub = _features_group(sub)
     _add_training_set_command(fsub)
     _add_features_list_command(fsub)

@@ -23,7 +23,8 @@ def test_advertisers_manage_campaigns_through_the_service(
     try:
         community = rt.corpus.communities[0]
         with TestClient(create_app(rt)) as client:
-            assert "/v1/ads/campaigns" in client.get("/openapi.json").json()["paths"]
+            paths = client.get("/openapi.json").json()["paths"]
+            assert {"/v1/ads/campaigns", "/v1/ads/explain", "/v1/ads/events"} <= set(paths)
             made = client.post(
                 "/v1/ads/advertisers", json={"name": "acme"}, headers={"Authorization": "Bearer admin-secret"}
             )

@@ -12,7 +12,9 @@ counters or frequency store unavailable), the page is served without ads and the
 
 Campaign changes reach serving through ``refresh``: when the campaign store's revision moves, the
 active snapshot is re-read and the targeting index rebuilt (a background thread polls every
-``refresh_interval_s``).
+``refresh_interval_s``). Other checks that swap serving state (the pCTR model file, see
+``feedmix.ads.ads_runtime``) join that thread through ``also_on_tick``, so index rebuilds and
+model swaps never race each other.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -62,6 +64,8 @@ class FeedAds:
         self._revision = revision
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
+        #: run after each campaign refresh on the watcher thread (each failure logged on its own)
+        self.also_on_tick: list[Callable[[], object]] = []
 
     # -- campaigns -------------------------------------------------------------------------------
 
@@ -83,6 +87,11 @@ class FeedAds:
                     self.refresh(clock())
                 except Exception as exc:  # the store is down: keep serving the last index
                     log.warning("ads: campaign refresh failed: %s", exc)
+                for check in list(self.also_on_tick):
+                    try:
+                        check()
+                    except Exception as exc:
+                        log.warning("ads: periodic check failed: %s", exc)
 
         self._watcher = threading.Thread(target=loop, name="ads-campaigns", daemon=True)
         self._watcher.start()

@@ -24,13 +24,25 @@ Serving is one fused numpy expression over all eligible rows (no sklearn call on
 The trainer reads a plain table (``dict`` of equal-length columns, see
 :data:`feedmix.ads.ad_log_generator.LOG_COLUMNS`), so the synthetic generator and the future
 tracking log feed it alike.
+
+Persistence (``save`` / ``load``) is a small JSON document tagged ``"format": "feedmix.pctr.v1"``.
+It holds everything ``bind`` and ``predict_table`` read, including the per-ad-group and per-campaign
+smoothed COEC history: without it a reloaded model would score every ad as "average history" and
+lose most of what it learned. JSON (not pickle) because the serving process loads files written by
+a training job: a tampered or stale file must fail with :class:`PctrModelFileError`, never run
+code. Floats are written with ``repr`` precision, so a round trip scores bit-for-bit the same.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -42,6 +54,12 @@ FloatArray = npt.NDArray[np.float64]
 DEFAULT_PRIOR_CTR = 0.01
 _KEYWORD_CAP = 3.0
 FEATURES = ("log_coec_group", "log_coec_campaign", "community_match", "keyword_overlap")
+#: the ``format`` tag of a saved model; bump it when the file's meaning changes
+PCTR_FORMAT = "feedmix.pctr.v1"
+
+
+class PctrModelFileError(ValueError):
+    """A saved pCTR model that cannot be used: unreadable, not JSON, another format, or malformed."""
 
 
 class PctrScorer(Protocol):
@@ -116,6 +134,8 @@ class PctrModel:
     group_log_coec: dict[str, float]
     campaign_log_coec: dict[str, float]
     n_train: int
+    #: the COEC smoothing the history features were computed with (kept for provenance)
+    smoothing: float = 20.0
 
     @classmethod
     def train(
@@ -157,6 +177,7 @@ class PctrModel:
             group_log_coec=group_coec,
             campaign_log_coec=campaign_coec,
             n_train=n,
+            smoothing=float(smoothing),
         )
 
     def bind(self, index: TargetingIndex) -> BoundPctr:
@@ -196,3 +217,109 @@ class PctrModel:
             + np.asarray(self.position_weights)[pos]
         )
         return _sigmoid(z)
+
+    # -- persistence -----------------------------------------------------------------------------
+
+    def to_json(self, meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The JSON document ``save`` writes (``meta``: free-form provenance, ignored by ``load``)."""
+        return {
+            "format": PCTR_FORMAT,
+            "intercept": self.intercept,
+            "weights": dict(self.weights),
+            "position_weights": list(self.position_weights),
+            "position_ctr": list(self.position_ctr),
+            "smoothing": self.smoothing,
+            "n_train": self.n_train,
+            "group_log_coec": dict(self.group_log_coec),
+            "campaign_log_coec": dict(self.campaign_log_coec),
+            "meta": dict(meta or {}),
+        }
+
+    def save(self, path: str | os.PathLike[str], *, meta: Mapping[str, Any] | None = None) -> Path:
+        """Write the model to ``path`` atomically (temporary file in the same folder, then rename).
+
+        Atomic because the serving process polls the file: it must see the old model or the new
+        one, never half a file. NaN or infinite parameters raise ``ValueError`` before anything is
+        written (JSON has no such numbers, and such a model would score garbage).
+        """
+        target = Path(path)
+        text = json.dumps(self.to_json(meta), allow_nan=False, separators=(",", ":"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return target
+
+    @classmethod
+    def from_json(cls, doc: Any, *, source: str = "<json>") -> PctrModel:
+        """Validate and build a model from a parsed document; :class:`PctrModelFileError` if unusable."""
+        if not isinstance(doc, dict):
+            raise PctrModelFileError(f"{source}: not a pCTR model (expected a JSON object)")
+        fmt = doc.get("format")
+        if fmt != PCTR_FORMAT:
+            raise PctrModelFileError(
+                f"{source}: unsupported pCTR model format {fmt!r} (this server reads {PCTR_FORMAT!r}); "
+                "retrain with `feedmix ads train-pctr`"
+            )
+        try:
+            weights = {f: _finite(doc["weights"][f], f"weights.{f}") for f in FEATURES}
+            position_weights = tuple(_finite(w, "position_weights") for w in doc["position_weights"])
+            position_ctr = tuple(_finite(c, "position_ctr") for c in doc["position_ctr"])
+            model = cls(
+                intercept=_finite(doc["intercept"], "intercept"),
+                weights=weights,
+                position_weights=position_weights,
+                position_ctr=position_ctr,
+                group_log_coec=_float_map(doc["group_log_coec"], "group_log_coec"),
+                campaign_log_coec=_float_map(doc["campaign_log_coec"], "campaign_log_coec"),
+                n_train=int(doc["n_train"]),
+                smoothing=_finite(doc.get("smoothing", 20.0), "smoothing"),
+            )
+        except KeyError as exc:
+            raise PctrModelFileError(f"{source}: missing field {exc.args[0]!r}") from None
+        except (TypeError, ValueError) as exc:
+            raise PctrModelFileError(f"{source}: malformed pCTR model: {exc}") from None
+        if not position_weights or position_weights[0] != 0.0:
+            raise PctrModelFileError(f"{source}: position_weights must start with the reference 0.0")
+        if len(position_ctr) != len(position_weights):
+            raise PctrModelFileError(f"{source}: position_weights and position_ctr differ in length")
+        return model
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> PctrModel:
+        """Read a model ``save`` wrote; :class:`PctrModelFileError` names the file and the problem."""
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PctrModelFileError(f"{path}: cannot read pCTR model: {exc}") from None
+        try:
+            doc = json.loads(text, parse_constant=_reject_constant)
+        except ValueError as exc:
+            raise PctrModelFileError(f"{path}: not valid JSON: {exc}") from None
+        return cls.from_json(doc, source=str(path))
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"non-finite number {name}")
+
+
+def _finite(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name}: expected a number, got {type(value).__name__}")
+    out = float(value)
+    if not math.isfinite(out):
+        raise ValueError(f"{name}: not finite")
+    return out
+
+
+def _float_map(value: Any, name: str) -> dict[str, float]:
+    if not isinstance(value, dict):
+        raise TypeError(f"{name}: expected an object")
+    return {str(k): _finite(v, f"{name}[{k!r}]") for k, v in value.items()}

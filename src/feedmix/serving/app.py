@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from feedmix import __version__
 from feedmix.ads.ad_tracker import AdEventBatch, InvalidAdEvents
 from feedmix.ads.advertiser_api import mount_advertiser_api
+from feedmix.ads.explain_api import explain_router
 from feedmix.console import STATIC_DIR
 from feedmix.core.params import ParamError
 from feedmix.events.event_log import EventLogUnavailable
@@ -285,6 +286,8 @@ def create_app(runtime: Runtime) -> FastAPI:
             runtime.assets,
             lambda name: corpus.community_id(name) is not None,  # admin token: $FEEDMIX_ADS_ADMIN_TOKEN
         )
+        if runtime.ads is not None:
+            app.include_router(explain_router(runtime.ads, runtime.campaigns))
 
     @app.exception_handler(StoreUnavailable)
     def store_down(_: Request, exc: StoreUnavailable) -> JSONResponse:
