@@ -114,7 +114,9 @@ def _load_levels(text: str) -> list[float]:
 def campaign_rows(result: DayResult) -> list[dict[str, Any]]:
     """Per campaign delivery, largest budget first (the JSON rows and the table's)."""
     cap = hard_cap(result)
-    throttle = 1.0 - result.serve_prob_curve.mean(axis=1) if result.serve_prob_curve.size else None
+    # traffic-weighted: a bucket's mean serve probability counts by its share of the day's page views
+    weights = np.diff(np.concatenate([[0.0], result.target_share]))
+    throttle = 1.0 - result.serve_prob_curve @ weights if result.serve_prob_curve.size else None
     rows: list[dict[str, Any]] = []
     for k, cid in enumerate(result.campaign_ids):
         budget, billed = int(result.budget[k]), int(result.billed[k])

@@ -54,10 +54,14 @@ def _resample(values: Sequence[float], width: int) -> FloatArray:
 
 
 def sparkline(values: Sequence[float], width: int = 48) -> str:
-    """One line of block characters for values in [0, 1] (the serve probability over the day)."""
+    """One line of block characters for values in [0, 1] (the serve probability over the day).
+
+    Rounded up, so a campaign throttled to 1% of requests still shows ``▁`` rather than a blank that
+    would read as "never served".
+    """
     blocks = " ▁▂▃▄▅▆▇█"
     v = np.clip(_resample(values, width), 0.0, 1.0)
-    return "".join(blocks[int(np.rint(x * (len(blocks) - 1)))] for x in v)
+    return "".join(blocks[int(np.ceil(x * (len(blocks) - 1) - 1e-9))] for x in v)
 
 
 def write_png(path: str | Path, report: Mapping[str, Any]) -> None:
@@ -85,7 +89,7 @@ def write_png(path: str | Path, report: Mapping[str, Any]) -> None:
     for c in pacing["campaigns"]:
         ax.plot(hours, c["serve_prob"], lw=1.2, label=c["campaign_id"])
     ax.set(xlabel="hour of day (UTC)", ylabel="serve probability", xlim=(0, 24), ylim=(-0.02, 1.05))
-    ax.set_title("Pacer throttle (1 - serve probability)")
+    ax.set_title("Pacer serve probability (1 - throttle), mean per bucket")
     ax.legend(fontsize=8)
     ax = axes[2]
     if tradeoff:

@@ -168,7 +168,8 @@ class DayResult:
     bucket_end_s: FloatArray
     #: billed spend per campaign at the end of each bucket, ``[n_campaigns, buckets]``
     spend_curve: IntArray
-    #: the pacer's serve probability per campaign at the end of each bucket
+    #: the pacer's serve probability per campaign, averaged over each bucket's page views (the
+    #: controller can flip between 0 and 1 within seconds, so a sample at the bucket's end misleads)
     serve_prob_curve: FloatArray
     #: the target share of the budget by the end of each bucket (the traffic profile's CDF)
     target_share: FloatArray
@@ -235,7 +236,8 @@ def run_day(
     n_b = params.buckets
     bucket_end = (np.arange(1, n_b + 1) * (DAY_S / n_b)).astype(np.float64)
     spend_curve = np.zeros((n_c, n_b), dtype=np.int64)
-    prob_curve = np.ones((n_c, n_b), dtype=np.float64)
+    prob_sum = np.zeros((n_c, n_b), dtype=np.float64)
+    prob_n = np.zeros(n_b, dtype=np.int64)
     impressions = np.zeros(n_c, dtype=np.int64)
     clicks = np.zeros(n_c, dtype=np.int64)
     unbilled = np.zeros(n_c, dtype=np.int64)
@@ -248,7 +250,6 @@ def run_day(
 
     def snap(b: int) -> None:
         spend_curve[:, b] = [counters.billed(c, day)[0] for c in ids]
-        prob_curve[:, b] = server.pacer.controller.serve_prob if n_c else []
 
     b = 0
     for k in tqdm(range(params.requests), desc=label, disable=not progress, mininterval=1.0, unit="pv"):
@@ -257,6 +258,9 @@ def run_day(
             snap(b)
             b += 1
         now = params.day_start + t_off
+        if n_c:  # the probability this page met (before its own decision steps the pacer)
+            prob_sum[:, b] += server.pacer.controller.serve_prob
+        prob_n[b] += 1
         u = int(who[k])
         user = users[u]
         # the page: posts from the top of the user's communities (by interest), ranked by the
@@ -347,7 +351,7 @@ def run_day(
         clicks=clicks,
         bucket_end_s=bucket_end,
         spend_curve=spend_curve,
-        serve_prob_curve=prob_curve,
+        serve_prob_curve=np.where(prob_n > 0, prob_sum / np.maximum(prob_n, 1), 1.0),
         target_share=target,
         page_views=params.requests,
         slots=slots,
