@@ -41,7 +41,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -395,6 +395,26 @@ def default_campaign_store_url(state_dir: str | Path) -> str:
     return f"sqlite:///{Path(state_dir).resolve() / 'ads.db'}"
 
 
+@dataclass(frozen=True)
+class _ChildKind:
+    """An object stored under a parent row (ad group under campaign, ad under ad group)."""
+
+    table: sa.Table
+    id_field: str
+    parent_field: str
+    parent_table: sa.Table
+    values: Callable[[Any], dict[str, Any]]
+    from_row: Callable[[Any], Any]
+
+    @property
+    def parent_key(self) -> sa.ColumnElement[Any]:
+        return self.parent_table.c[self.parent_field]
+
+
+_AD_GROUPS = _ChildKind(ad_groups_t, "ad_group_id", "campaign_id", campaigns_t, _ad_group_values, _ad_group)
+_ADS = _ChildKind(ads_t, "ad_id", "ad_group_id", ad_groups_t, _ad_values, _ad)
+
+
 def open_campaign_store(url: str, *, migrate: bool = True) -> SqlCampaignStore:
     """The store for ``url`` (see the module doc), with its schema migrated to the latest version.
 
@@ -607,111 +627,95 @@ class SqlCampaignStore:
                 raise NotFound(campaign.campaign_id)
         return campaign
 
-    # -- ad groups ---------------------------------------------------------------------------------
+    # -- ad groups and ads: objects under a parent, owned through it --------------------------------
+
+    def _create_child(self, kind: _ChildKind, obj: Any, advertiser_id: str | None) -> None:
+        """Insert ``obj`` under its parent, which must exist (and be ``advertiser_id``'s, when given)."""
+        parent_id = getattr(obj, kind.parent_field)
+        with self._write() as (conn, rev):
+            q = sa.select(kind.parent_table.c.advertiser_id).where(kind.parent_key == parent_id)
+            if advertiser_id is not None:
+                q = q.where(kind.parent_table.c.advertiser_id == advertiser_id)
+            owner = conn.execute(q).scalar_one_or_none()
+            if owner is None:
+                raise NotFound(parent_id)
+            conn.execute(
+                kind.table.insert().values(
+                    {
+                        kind.id_field: getattr(obj, kind.id_field),
+                        kind.parent_field: parent_id,
+                        "advertiser_id": owner,
+                        "revision": rev,
+                        **kind.values(obj),
+                    }
+                )
+            )
+
+    def _get_child(self, kind: _ChildKind, obj_id: str, advertiser_id: str | None) -> Any:
+        q = sa.select(kind.table).where(kind.table.c[kind.id_field] == obj_id)
+        if advertiser_id is not None:
+            q = q.where(kind.table.c.advertiser_id == advertiser_id)
+        with self._read() as conn:
+            row = conn.execute(q).first()
+        return kind.from_row(row) if row else None
+
+    def _list_children(self, kind: _ChildKind, advertiser_id: str, parent_id: str | None) -> list[Any]:
+        q = sa.select(kind.table).where(kind.table.c.advertiser_id == advertiser_id)
+        if parent_id is not None:
+            q = q.where(kind.table.c[kind.parent_field] == parent_id)
+        q = q.order_by(kind.table.c.revision, kind.table.c[kind.id_field])
+        with self._read() as conn:
+            return [kind.from_row(r) for r in conn.execute(q)]
+
+    def _update_child(self, kind: _ChildKind, obj: Any, advertiser_id: str | None) -> None:
+        """Replace the fields; the object stays under its parent (NotFound if the parent differs)."""
+        obj_id = getattr(obj, kind.id_field)
+        q = kind.table.update().where(
+            kind.table.c[kind.id_field] == obj_id,
+            kind.table.c[kind.parent_field] == getattr(obj, kind.parent_field),
+        )
+        if advertiser_id is not None:
+            q = q.where(kind.table.c.advertiser_id == advertiser_id)
+        with self._write() as (conn, rev):
+            if conn.execute(q.values(revision=rev, **kind.values(obj))).rowcount != 1:
+                raise NotFound(obj_id)
 
     def create_ad_group(self, ad_group: AdGroup, advertiser_id: str | None = None) -> AdGroup:
         """Add an ad group to its campaign (which must be ``advertiser_id``'s, when given)."""
         if not ad_group.ad_group_id:
             ad_group = dataclasses.replace(ad_group, ad_group_id=new_id("adg"))
-        with self._write() as (conn, rev):
-            q = sa.select(campaigns_t.c.advertiser_id).where(
-                campaigns_t.c.campaign_id == ad_group.campaign_id
-            )
-            if advertiser_id is not None:
-                q = q.where(campaigns_t.c.advertiser_id == advertiser_id)
-            owner = conn.execute(q).scalar_one_or_none()
-            if owner is None:
-                raise NotFound(ad_group.campaign_id)
-            conn.execute(
-                ad_groups_t.insert().values(
-                    ad_group_id=ad_group.ad_group_id,
-                    campaign_id=ad_group.campaign_id,
-                    advertiser_id=owner,
-                    revision=rev,
-                    **_ad_group_values(ad_group),
-                )
-            )
+        self._create_child(_AD_GROUPS, ad_group, advertiser_id)
         return ad_group
 
     def get_ad_group(self, ad_group_id: str, advertiser_id: str | None = None) -> AdGroup | None:
-        q = sa.select(ad_groups_t).where(ad_groups_t.c.ad_group_id == ad_group_id)
-        if advertiser_id is not None:
-            q = q.where(ad_groups_t.c.advertiser_id == advertiser_id)
-        with self._read() as conn:
-            row = conn.execute(q).first()
-        return _ad_group(row) if row else None
+        found: AdGroup | None = self._get_child(_AD_GROUPS, ad_group_id, advertiser_id)
+        return found
 
     def list_ad_groups(self, advertiser_id: str, campaign_id: str | None = None) -> list[AdGroup]:
-        q = sa.select(ad_groups_t).where(ad_groups_t.c.advertiser_id == advertiser_id)
-        if campaign_id is not None:
-            q = q.where(ad_groups_t.c.campaign_id == campaign_id)
-        q = q.order_by(ad_groups_t.c.revision, ad_groups_t.c.ad_group_id)
-        with self._read() as conn:
-            return [_ad_group(r) for r in conn.execute(q)]
+        return self._list_children(_AD_GROUPS, advertiser_id, campaign_id)
 
     def update_ad_group(self, ad_group: AdGroup, advertiser_id: str | None = None) -> AdGroup:
         """Replace the ad group's fields; it stays in its campaign (NotFound if ``campaign_id`` differs)."""
-        q = ad_groups_t.update().where(
-            ad_groups_t.c.ad_group_id == ad_group.ad_group_id,
-            ad_groups_t.c.campaign_id == ad_group.campaign_id,
-        )
-        if advertiser_id is not None:
-            q = q.where(ad_groups_t.c.advertiser_id == advertiser_id)
-        with self._write() as (conn, rev):
-            res = conn.execute(q.values(revision=rev, **_ad_group_values(ad_group)))
-            if res.rowcount != 1:
-                raise NotFound(ad_group.ad_group_id)
+        self._update_child(_AD_GROUPS, ad_group, advertiser_id)
         return ad_group
-
-    # -- ads ---------------------------------------------------------------------------------------
 
     def create_ad(self, ad: Ad, advertiser_id: str | None = None) -> Ad:
         """Add an ad to its ad group (which must be ``advertiser_id``'s, when given)."""
         if not ad.ad_id:
             ad = dataclasses.replace(ad, ad_id=new_id("ad"))
-        with self._write() as (conn, rev):
-            q = sa.select(ad_groups_t.c.advertiser_id).where(ad_groups_t.c.ad_group_id == ad.ad_group_id)
-            if advertiser_id is not None:
-                q = q.where(ad_groups_t.c.advertiser_id == advertiser_id)
-            owner = conn.execute(q).scalar_one_or_none()
-            if owner is None:
-                raise NotFound(ad.ad_group_id)
-            conn.execute(
-                ads_t.insert().values(
-                    ad_id=ad.ad_id,
-                    ad_group_id=ad.ad_group_id,
-                    advertiser_id=owner,
-                    revision=rev,
-                    **_ad_values(ad),
-                )
-            )
+        self._create_child(_ADS, ad, advertiser_id)
         return ad
 
     def get_ad(self, ad_id: str, advertiser_id: str | None = None) -> Ad | None:
-        q = sa.select(ads_t).where(ads_t.c.ad_id == ad_id)
-        if advertiser_id is not None:
-            q = q.where(ads_t.c.advertiser_id == advertiser_id)
-        with self._read() as conn:
-            row = conn.execute(q).first()
-        return _ad(row) if row else None
+        found: Ad | None = self._get_child(_ADS, ad_id, advertiser_id)
+        return found
 
     def list_ads(self, advertiser_id: str, ad_group_id: str | None = None) -> list[Ad]:
-        q = sa.select(ads_t).where(ads_t.c.advertiser_id == advertiser_id)
-        if ad_group_id is not None:
-            q = q.where(ads_t.c.ad_group_id == ad_group_id)
-        q = q.order_by(ads_t.c.revision, ads_t.c.ad_id)
-        with self._read() as conn:
-            return [_ad(r) for r in conn.execute(q)]
+        return self._list_children(_ADS, advertiser_id, ad_group_id)
 
     def update_ad(self, ad: Ad, advertiser_id: str | None = None) -> Ad:
         """Replace the ad's fields; it stays in its ad group (NotFound if ``ad_group_id`` differs)."""
-        q = ads_t.update().where(ads_t.c.ad_id == ad.ad_id, ads_t.c.ad_group_id == ad.ad_group_id)
-        if advertiser_id is not None:
-            q = q.where(ads_t.c.advertiser_id == advertiser_id)
-        with self._write() as (conn, rev):
-            res = conn.execute(q.values(revision=rev, **_ad_values(ad)))
-            if res.rowcount != 1:
-                raise NotFound(ad.ad_id)
+        self._update_child(_ADS, ad, advertiser_id)
         return ad
 
     # -- what the ad server reads ------------------------------------------------------------------
