@@ -21,6 +21,9 @@
             memory:// or redis://; several serving processes must share Redis), refresh_interval_s
             (re-read campaigns when they change); the admin token that creates advertisers is read
             from $FEEDMIX_ADS_ADMIN_TOKEN, never from a file in the repository
+[observability]  otlp_endpoint (OpenTelemetry traces, a span per request, stage and component, sent
+            over OTLP/HTTP to this collector, e.g. "http://127.0.0.1:4318"; "": off, the default),
+            service_name (the spans' service.name), trace_sample_rate (share of requests traced)
 [pipelines.<name>.params]  param default overrides per pipeline
 """
 
@@ -72,6 +75,9 @@ class FeedmixConfig:
     ads_frequency: str = "memory://"
     ads_dedup: str = "memory://"
     ads_refresh_interval_s: float = 5.0
+    otlp_endpoint: str = ""
+    otel_service_name: str = "feedmix"
+    trace_sample_rate: float = 1.0
     pipeline_params: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -113,6 +119,16 @@ class FeedmixConfig:
             raise ConfigFileError(
                 f"features.log_sample_rate: {self.feature_log_sample_rate} is outside [0, 1]"
             )
+        if not 0 <= self.trace_sample_rate <= 1:
+            raise ConfigFileError(
+                f"observability.trace_sample_rate: {self.trace_sample_rate} is outside [0, 1]"
+            )
+        if self.otlp_endpoint and not self.otlp_endpoint.startswith(("http://", "https://")):
+            raise ConfigFileError(
+                f"observability.otlp_endpoint: {self.otlp_endpoint!r} is not an http:// or https:// URL"
+            )
+        if self.otlp_endpoint and not self.otel_service_name:
+            raise ConfigFileError("observability.service_name: must not be empty")
         if not 1 <= self.port <= 65535:
             raise ConfigFileError(f"server.port: {self.port} is not a TCP port")
         if not 1 <= self.workers <= 64:
@@ -174,6 +190,11 @@ class FeedmixConfig:
                 "frequency": "ads_frequency",
                 "dedup": "ads_dedup",
                 "refresh_interval_s": "ads_refresh_interval_s",
+            },
+            "observability": {
+                "otlp_endpoint": "otlp_endpoint",
+                "service_name": "otel_service_name",
+                "trace_sample_rate": "trace_sample_rate",
             },
         }
         kwargs: dict[str, Any] = {}

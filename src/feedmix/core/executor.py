@@ -26,6 +26,7 @@ import numpy as np
 from feedmix.core import metrics
 from feedmix.core.candidates import CandidateBatch
 from feedmix.core.components import Component, Fallback
+from feedmix.core.otel_tracing import NOOP_TRACER, RequestTracer
 from feedmix.core.pipeline import Pipeline
 from feedmix.core.query import Query
 from feedmix.core.trace import ComponentTrace, RequestTrace, StageTrace
@@ -81,14 +82,26 @@ def _apply_selection(batch: CandidateBatch, picked: Any) -> CandidateBatch:
     return batch.take(idx)
 
 
+def _since(t0: float) -> float:
+    """Milliseconds from ``t0`` (the request's ``perf_counter`` start) to now: a trace offset."""
+    return (time.perf_counter() - t0) * 1000.0
+
+
 def _call_with_batch(call: Callable[[Any, CandidateBatch], R], batch: CandidateBatch, comp: Any) -> R:
     return call(comp, batch)
 
 
 class PipelineExecutor:
-    """Executes pipelines; owns the worker pool and the side-effect pool."""
+    """Executes pipelines; owns the worker pool and the side-effect pool.
 
-    def __init__(self, workers: int = 8, side_effect_workers: int = 1) -> None:
+    ``tracer`` gets every finished trace (OpenTelemetry spans when ``[observability]`` names a
+    collector); the default does nothing, so an untraced process pays one no-op call per request.
+    """
+
+    def __init__(
+        self, workers: int = 8, side_effect_workers: int = 1, tracer: RequestTracer = NOOP_TRACER
+    ) -> None:
+        self.tracer = tracer
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="feedmix-stage")
         self._side_pool = ThreadPoolExecutor(
             max_workers=side_effect_workers, thread_name_prefix="feedmix-side"
@@ -102,11 +115,13 @@ class PipelineExecutor:
 
     def run(self, pipeline: Pipeline, query: Query) -> PipelineResult:
         wall0, cpu0 = time.perf_counter(), time.thread_time()
-        trace = RequestTrace(pipeline=pipeline.name, request_id=query.request_id)
+        trace = RequestTrace(
+            pipeline=pipeline.name, request_id=query.request_id, start_unix_ns=time.time_ns()
+        )
         source_names = [s.identifier for s in pipeline.sources]
 
         gate_stage = StageTrace("gates")
-        passed = {g.identifier: self._gate(g, query, gate_stage) for g in pipeline.gates}
+        passed = {g.identifier: self._gate(g, query, gate_stage, wall0) for g in pipeline.gates}
         if pipeline.gates:
             trace.stages.append(gate_stage)
         if not all(passed.values()):
@@ -124,17 +139,19 @@ class PipelineExecutor:
             return out
 
         # 1. query hydration, concurrently
-        stage = StageTrace("query_hydration")
+        stage = StageTrace("query_hydration", start_ms=_since(wall0))
         features = self._concurrent(
-            query, runnable(pipeline.query_hydrators, stage), stage, lambda c: c.hydrate(query)
+            query, runnable(pipeline.query_hydrators, stage), stage, lambda c: c.hydrate(query), wall0
         )
         for _, feats in features:
             query = query.with_features(feats)
         trace.stages.append(stage)
 
         # 2. candidate sources, concurrently; merge in source order, first occurrence wins
-        stage = StageTrace("sources")
-        fetched = self._concurrent(query, runnable(pipeline.sources, stage), stage, lambda c: c.fetch(query))
+        stage = StageTrace("sources", start_ms=_since(wall0))
+        fetched = self._concurrent(
+            query, runnable(pipeline.sources, stage), stage, lambda c: c.fetch(query), wall0
+        )
         parts = []
         for comp, got in fetched:
             if not isinstance(got, CandidateBatch):
@@ -159,6 +176,7 @@ class PipelineExecutor:
             batch,
             lambda c, b: c.hydrate(query, b),
             _add_columns,
+            wall0,
         )
         batch = self._stage(
             query,
@@ -169,6 +187,7 @@ class PipelineExecutor:
             batch,
             lambda c, b: c.keep(query, b),
             _apply_mask,
+            wall0,
         )
         batch = self._stage(
             query,
@@ -179,6 +198,7 @@ class PipelineExecutor:
             batch,
             lambda c, b: c.score(query, b),
             _apply_scores,
+            wall0,
         )
         batch = batch.take(np.argsort(-batch.column(SCORE_COLUMN), kind="stable"))
         batch = self._stage(
@@ -190,6 +210,7 @@ class PipelineExecutor:
             batch,
             lambda c, b: c.select(query, b),
             _apply_selection,
+            wall0,
         )
         batch = batch.head(query.limit)
         trace.stages[-1].candidates_out = len(batch)
@@ -216,6 +237,7 @@ class PipelineExecutor:
         pooled = sum(s.pool_cpu_ms for s in trace.stages)
         trace.cpu_ms = (time.thread_time() - cpu0) * 1000.0 + pooled
         metrics.record(trace)
+        self.tracer.record(trace, len(batch))
         return PipelineResult(query, batch, trace, source_names)
 
     def _stage(
@@ -228,11 +250,12 @@ class PipelineExecutor:
         batch: CandidateBatch,
         call: Callable[[Any, CandidateBatch], Any],
         apply: Callable[[CandidateBatch, Any], CandidateBatch],
+        t0: float,
     ) -> CandidateBatch:
         """Run one columnar stage: each component's output is checked and applied, or it fails open."""
-        stage = StageTrace(name, candidates_in=len(batch))
+        stage = StageTrace(name, candidates_in=len(batch), start_ms=_since(t0))
         for comp in runnable(comps, stage):
-            out = self._inline(query, comp, stage, batch, call)
+            out = self._inline(query, comp, stage, batch, call, t0)
             if out is not None:
                 try:
                     batch = apply(batch, out)
@@ -252,17 +275,20 @@ class PipelineExecutor:
                 break
         log.warning("component %s failed (%s): %s", identifier, status, exc)
 
-    def _gate(self, gate: Any, query: Query, stage: StageTrace) -> bool:
-        ct = ComponentTrace(gate.identifier, gate.KIND, owner=gate.owner)
+    def _gate(self, gate: Any, query: Query, stage: StageTrace, t0: float) -> bool:
+        ct = ComponentTrace(gate.identifier, gate.KIND, owner=gate.owner, start_ms=_since(t0))
         stage.components.append(ct)
         if not gate.enabled(query):
             ct.status = "disabled"
             return True
+        w = time.perf_counter()
         try:
             allowed = bool(gate.allow(query))
         except Exception as exc:  # a broken gate fails open: the pipeline runs
             ct.status, ct.error = "error", f"{type(exc).__name__}: {exc}"
             return True
+        finally:
+            ct.wall_ms = (time.perf_counter() - w) * 1000.0
         if not allowed:
             ct.status = "gated"
         return allowed
@@ -285,6 +311,7 @@ class PipelineExecutor:
         stage: StageTrace,
         batch: CandidateBatch,
         call: Callable[[Any, CandidateBatch], R],
+        t0: float,
     ) -> R | None:
         n_in = len(batch)
         fn: Callable[[Any], R] = functools.partial(_call_with_batch, call, batch)
@@ -297,6 +324,7 @@ class PipelineExecutor:
             return None
         own = comp.timeout_s(query)
         w0, c0 = time.perf_counter(), time.thread_time()
+        ct.start_ms = (w0 - t0) * 1000.0
         try:
             if own is None:
                 out, ct.wall_ms, ct.cpu_ms, note = self._timed(comp, fn)
@@ -325,18 +353,25 @@ class PipelineExecutor:
         return out
 
     def _concurrent(
-        self, query: Query, comps: Sequence[Component], stage: StageTrace, fn: Callable[[Any], R]
+        self,
+        query: Query,
+        comps: Sequence[Component],
+        stage: StageTrace,
+        fn: Callable[[Any], R],
+        t0: float,
     ) -> list[tuple[Component, R]]:
         """Run ``comps`` on the pool; return the results that arrived in time, in config order."""
         if not comps:
             return []
         start = time.perf_counter()
+        stage.start_ms = (start - t0) * 1000.0
         traces: dict[Future[Any], ComponentTrace] = {}
         limits: dict[Future[Any], float] = {}
         order: dict[Future[Any], int] = {}
         inline: list[tuple[int, Component, ComponentTrace]] = []
         for i, comp in enumerate(comps):
-            ct = ComponentTrace(comp.identifier, comp.KIND, owner=comp.owner)
+            # pooled components start when submitted (their wall time excludes any queueing)
+            ct = ComponentTrace(comp.identifier, comp.KIND, owner=comp.owner, start_ms=stage.start_ms)
             stage.components.append(ct)
             own = comp.timeout_s(query)
             if comp.inline and own is None:
@@ -352,6 +387,7 @@ class PipelineExecutor:
             if query.deadline.expired() and not comp.essential:
                 ct.status, ct.error = "skipped", "request deadline passed before it ran"
                 continue
+            ct.start_ms = _since(t0)
             try:
                 out, ct.wall_ms, ct.cpu_ms, note = self._timed(comp, fn)
                 if note is not None:

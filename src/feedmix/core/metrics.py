@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from prometheus_client import Counter, Histogram
@@ -56,6 +57,49 @@ COMPONENT_CANDIDATES_IN = Counter(
 COMPONENT_CANDIDATES_OUT = Counter(
     "feedmix_component_candidates_out_total", "Candidates a component returned", ["pipeline", "component"]
 )
+
+HTTP_RESPONSES = Counter(
+    "feedmix_http_responses_total",
+    "HTTP responses, by route template and status class (2xx, 4xx, 5xx); the availability SLI",
+    ["handler", "code"],
+)
+
+_Scope = MutableMapping[str, Any]
+_Message = MutableMapping[str, Any]
+_Receive = Callable[[], Awaitable[_Message]]
+_Send = Callable[[_Message], Awaitable[None]]
+_ASGIApp = Callable[[_Scope, _Receive, _Send], Awaitable[None]]
+
+
+class HttpMetricsMiddleware:
+    """Pure ASGI middleware counting every HTTP response into ``feedmix_http_responses_total``.
+
+    ``handler`` is the matched route's path template (``/v1/communities/{name}/feed``), so the label
+    stays bounded; unmatched paths count as ``other``.  An exception that escapes the app counts as a
+    ``5xx``.  Wire it with ``app.add_middleware(HttpMetricsMiddleware)``.
+    """
+
+    def __init__(self, app: _ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: _Scope, receive: _Receive, send: _Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def send_wrapper(message: _Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = scope.get("route")
+            handler = str(getattr(route, "path", "other")) if route is not None else "other"
+            _child(HTTP_RESPONSES, handler, f"{status // 100}xx").inc()
 
 
 _children: dict[tuple[Any, ...], Any] = {}

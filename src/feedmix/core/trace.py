@@ -19,6 +19,8 @@ class ComponentTrace:
     candidates_out: int = 0
     error: str | None = None
     owner: str = "feed"
+    #: when it started, in ms after the request started (with ``wall_ms``: a span for a tracer)
+    start_ms: float = 0.0
 
     @property
     def failed(self) -> bool:
@@ -35,6 +37,8 @@ class StageTrace:
     components: list[ComponentTrace] = field(default_factory=list)
     #: CPU spent on pool threads (not in the request thread's own CPU clock)
     pool_cpu_ms: float = 0.0
+    #: when it started, in ms after the request started
+    start_ms: float = 0.0
 
 
 @dataclass
@@ -44,6 +48,9 @@ class RequestTrace:
     stages: list[StageTrace] = field(default_factory=list)
     wall_ms: float = 0.0
     cpu_ms: float = 0.0
+    #: wall-clock start of the run (unix ns): the offsets above are relative to it, so a tracer can
+    #: turn the finished trace into spans with real timestamps after the response is built
+    start_unix_ns: int = 0
 
     def components(self) -> list[ComponentTrace]:
         return [c for s in self.stages for c in s.components]

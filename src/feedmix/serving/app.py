@@ -24,6 +24,7 @@ from feedmix.ads.ad_tracker import AdEventBatch, InvalidAdEvents
 from feedmix.ads.advertiser_api import mount_advertiser_api
 from feedmix.ads.explain_api import explain_router
 from feedmix.console import STATIC_DIR
+from feedmix.core.metrics import HttpMetricsMiddleware
 from feedmix.core.params import ParamError
 from feedmix.events.event_log import EventLogUnavailable
 from feedmix.events.schema import EventBatch
@@ -114,6 +115,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         "request with query parameters `p.<param>=<value>` (see `GET /v1/params`).",
     )
     app.state.runtime = runtime
+    # every response counted by route and status class: the availability SLO's denominator
+    app.add_middleware(HttpMetricsMiddleware)
     feeds = runtime.feeds
 
     def run_feed(

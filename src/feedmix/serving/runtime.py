@@ -16,6 +16,7 @@ from feedmix.ads.asset_store import AssetStore
 from feedmix.ads.campaign_store import CampaignStore, open_campaign_store
 from feedmix.config import FeedmixConfig
 from feedmix.core.executor import PipelineExecutor
+from feedmix.core.otel_tracing import NOOP_TRACER, OtelRequestTracer, RequestTracer
 from feedmix.core.pipeline import ComponentSpec, Pipeline, PipelineConfig
 from feedmix.corpus.community_graph import CommunityGraph
 from feedmix.corpus.reddit_corpus import RedditCorpus
@@ -144,7 +145,7 @@ class Runtime:
         campaigns = open_campaign_store(cfg.ads_store)
         assets = AssetStore(cfg.ads_assets_dir)
         ads = open_ads(cfg, campaigns, corpus) if cfg.ads_enabled else None
-        executor = PipelineExecutor(workers=cfg.workers)
+        executor = PipelineExecutor(workers=cfg.workers, tracer=build_tracer(cfg))
         feeds = FeedService(
             pipelines, executor, corpus, sessions, now=cfg.now, ads=ads.feed_ads if ads else None
         )
@@ -183,6 +184,7 @@ class Runtime:
         if self.ranker is not None:
             self.ranker.close()  # stops the model watcher
         self.executor.shutdown()  # waits for the side effects, so the feature log has every row
+        self.executor.tracer.shutdown()  # exports the queued spans (bounded by the exporter timeout)
         if self.served_feature_log is not None:
             self.served_feature_log.close()  # writes what is buffered
         if self.flusher is not None:
@@ -196,6 +198,18 @@ class Runtime:
         if self.campaigns is not None:
             self.campaigns.close()
         self.event_log.close()
+
+
+def build_tracer(cfg: FeedmixConfig) -> RequestTracer:
+    """OpenTelemetry spans to ``[observability] otlp_endpoint``; without one, the no-op tracer.
+
+    The SDK is imported and built only when an endpoint is configured, so tracing costs an
+    untraced process nothing but a no-op call per request.
+    """
+    if not cfg.otlp_endpoint:
+        return NOOP_TRACER
+    log.info("exporting request traces to %s", cfg.otlp_endpoint)
+    return OtelRequestTracer.otlp(cfg.otlp_endpoint, cfg.otel_service_name, cfg.trace_sample_rate)
 
 
 def _feature_log_params(raw: dict[str, Any], sample_rate: float) -> dict[str, float]:
