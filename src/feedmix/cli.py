@@ -39,7 +39,9 @@ def _serve(config: Any) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     from feedmix.config import FeedmixConfig
 
-    _serve(FeedmixConfig(host=args.host, port=args.port, posts=args.posts, users=args.users))
+    cfg = FeedmixConfig(host=args.host, port=args.port, posts=args.posts, users=args.users)
+    cfg.ads_demo_campaigns = True  # an empty campaign store gets demo campaigns: the feed shows ads
+    _serve(cfg)
     return 0
 
 
@@ -60,6 +62,9 @@ def _print_feed(body: dict[str, Any], explain: bool) -> None:
         f" coverage {body['coverage']}, degraded {body['degraded']} {body.get('failed_components') or ''}"
     )
     for it in body["items"]:
+        if it.get("kind") == "ad":
+            print(f"{it['position'] + 1:>3}. [ad]    {it.get('headline', '')}  ({it.get('click_url', '')})")
+            continue
         age = it["age_hours"]
         age_s = f"{age:.0f}h" if age < 48 else f"{age / 24:.0f}d"
         head = f"{it['position'] + 1:>3}. [{it['score']:.3f}] r/{it['community']:<18} {age_s:>5}"

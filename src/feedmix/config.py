@@ -75,6 +75,8 @@ class FeedmixConfig:
     ads_frequency: str = "memory://"
     ads_dedup: str = "memory://"
     ads_refresh_interval_s: float = 5.0
+    #: seed demo campaigns into an empty campaign store at startup (``feedmix demo`` sets it)
+    ads_demo_campaigns: bool = False
     otlp_endpoint: str = ""
     otel_service_name: str = "feedmix"
     trace_sample_rate: float = 1.0
@@ -190,6 +192,7 @@ class FeedmixConfig:
                 "frequency": "ads_frequency",
                 "dedup": "ads_dedup",
                 "refresh_interval_s": "ads_refresh_interval_s",
+                "demo_campaigns": "ads_demo_campaigns",
             },
             "observability": {
                 "otlp_endpoint": "otlp_endpoint",

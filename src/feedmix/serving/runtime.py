@@ -14,6 +14,7 @@ from typing import Any
 from feedmix.ads.ads_runtime import AdsRuntime, open_ads
 from feedmix.ads.asset_store import AssetStore
 from feedmix.ads.campaign_store import CampaignStore, open_campaign_store
+from feedmix.ads.demo_campaigns import seed_demo_campaigns
 from feedmix.config import FeedmixConfig
 from feedmix.core.executor import PipelineExecutor
 from feedmix.core.otel_tracing import NOOP_TRACER, OtelRequestTracer, RequestTracer
@@ -144,6 +145,10 @@ class Runtime:
                 log.warning("could not replay the event log into the aggregates", exc_info=True)
         campaigns = open_campaign_store(cfg.ads_store)
         assets = AssetStore(cfg.ads_assets_dir)
+        if cfg.ads_demo_campaigns:
+            seeded = seed_demo_campaigns(campaigns, corpus, time.time())
+            if seeded:
+                log.info("seeded %d demo ad groups into the empty campaign store", seeded)
         ads = open_ads(cfg, campaigns, corpus) if cfg.ads_enabled else None
         executor = PipelineExecutor(workers=cfg.workers, tracer=build_tracer(cfg))
         feeds = FeedService(

@@ -279,13 +279,14 @@
       tbody.appendChild(el("tr", null, [el("td", { colspan: 9, className: "empty" }, ["No items."])]));
     }
     items.forEach(function (it, i) {
-      var href = it.permalink ? (/^https?:/.test(it.permalink) ? it.permalink : "https://www.reddit.com" + it.permalink) : it.url;
+      var href = it.permalink ? (/^https?:/.test(it.permalink) ? it.permalink : "https://www.reddit.com" + it.permalink) : (it.url || it.click_url);
+      var title = it.title || it.headline;
       var safeHref = href && /^(https?:)?\//.test(href) ? href : null;
       var titleCell = el("td", { className: "title" }, [
         it.over_18 ? el("span", { className: "nsfw", title: "over 18" }, ["NSFW"]) : null,
         it.kind && it.kind !== "post" ? el("span", { className: "kind" }, [it.kind]) : null,
-        safeHref ? el("a", { href: safeHref, target: "_blank", rel: "noopener noreferrer", title: it.title },
-          [it.title || "(untitled)"]) : el("span", null, [it.title || "(untitled)"]),
+        safeHref ? el("a", { href: safeHref, target: "_blank", rel: "noopener noreferrer", title: title },
+          [title || "(untitled)"]) : el("span", null, [title || "(untitled)"]),
         el("span", { className: "post-id" }, [it.id])
       ]);
       tbody.appendChild(el("tr", { className: it.over_18 ? "is-nsfw" : null }, [
