@@ -35,7 +35,7 @@ def corpus() -> RedditCorpus:
 
 
 def memory_tracer(sample_rate: float = 1.0) -> tuple[OtelRequestTracer, InMemorySpanExporter]:
-    """A tracer that exports synchronously into memory, so a test sees the spans when run() returns."""
+    """A tracer that exports synchronously into memory: a test sees the spans after ``flush()``."""
     exporter = InMemorySpanExporter()
     tracer = OtelRequestTracer(exporter, "feedmix-test", sample_rate, processor=SimpleSpanProcessor(exporter))
     return tracer, exporter
@@ -258,3 +258,34 @@ def test_feed_request_reaches_an_otlp_collector(
     assert service == {"feedmix-e2e"}
     names = {s.name for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans}
     assert "pipeline home" in names and "stage sources" in names
+
+
+def test_span_building_is_off_the_request_thread_and_a_backlog_drops_traces() -> None:
+    import threading
+
+    from feedmix.core.trace import RequestTrace
+
+    exporter = InMemorySpanExporter()
+    processor = SimpleSpanProcessor(exporter)
+    tracer = OtelRequestTracer(exporter, "feedmix-test", processor=processor, queue_size=1)
+    gate = threading.Event()
+    built: list[str] = []
+    real_emit = tracer._emit
+
+    def slow_emit(trace: RequestTrace, candidates: int) -> None:
+        gate.wait(30)
+        built.append(trace.request_id)
+        real_emit(trace, candidates)
+
+    tracer._emit = slow_emit  # type: ignore[method-assign]
+    try:
+        for i in range(4):  # record returns at once even though span building is stuck
+            tracer.record(RequestTrace(pipeline="p", request_id=f"r{i}"), 0)
+        assert built == [] and tracer.dropped >= 2  # one in the builder, one queued, the rest dropped
+        gate.set()
+        tracer.flush()
+        assert len(built) == 4 - tracer.dropped
+        assert {s.name for s in exporter.get_finished_spans()} == {"pipeline p"}
+    finally:
+        gate.set()
+        tracer.shutdown()
