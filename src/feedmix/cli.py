@@ -41,6 +41,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     cfg = FeedmixConfig(host=args.host, port=args.port, posts=args.posts, users=args.users)
     cfg.ads_demo_campaigns = True  # an empty campaign store gets demo campaigns: the feed shows ads
+    cfg.shed_target_ms = 50.0  # load shedding as in config/feedmix.toml
     _serve(cfg)
     return 0
 

@@ -1,6 +1,7 @@
 """One configuration object, loadable from TOML, whose defaults run the demo out of the box.
 
-[server]    host, port, workers (pipeline thread pool)
+[server]    host, port, workers (pipeline thread pool), shed_target_ms (load shedding: the pipeline p90
+            above which sources get smaller candidate budgets; 0: never shed)
 [data]      posts = "demo" | "full" | a path;  now = corpus clock override (unix seconds)
 [users]     count, seed  (the simulated population the server knows)
 [stores]    event_log, seen, sessions, features  (URLs: sqlite:///..., memory://, redis://...)
@@ -47,6 +48,9 @@ class FeedmixConfig:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 4
+    #: load shedding: the pipeline p90 the quality factor steers to (0: never shed). Off in a bare
+    #: config (tests, embedding); the shipped config/feedmix.toml and `feedmix demo` use 50 ms
+    shed_target_ms: float = 0.0
     posts: str = "demo"
     now: float | None = None
     users: int = 2000
@@ -133,6 +137,8 @@ class FeedmixConfig:
             raise ConfigFileError("observability.service_name: must not be empty")
         if not 1 <= self.port <= 65535:
             raise ConfigFileError(f"server.port: {self.port} is not a TCP port")
+        if not 0 <= self.shed_target_ms <= 60_000:
+            raise ConfigFileError(f"server.shed_target_ms: {self.shed_target_ms} is outside [0, 60000]")
         if not 1 <= self.workers <= 64:
             raise ConfigFileError(f"server.workers: {self.workers} is outside 1..64")
         if not 0 <= self.users <= 1_000_000:
@@ -156,7 +162,12 @@ class FeedmixConfig:
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> FeedmixConfig:
         mapping = {
-            "server": {"host": "host", "port": "port", "workers": "workers"},
+            "server": {
+                "host": "host",
+                "port": "port",
+                "workers": "workers",
+                "shed_target_ms": "shed_target_ms",
+            },
             "data": {"posts": "posts", "now": "now"},
             "users": {"count": "users", "seed": "users_seed"},
             "stores": {

@@ -81,6 +81,8 @@ class FeedResponse(BaseModel):
     failed_components: list[str]
     user: dict[str, Any]
     model_version: str | None = None
+    #: share of each source's candidate budget this request used (below 1 while load shedding)
+    quality_factor: float = 1.0
     #: how many ad slots the page had, how many were served, and whether ads were degraded
     ads: dict[str, Any] | None = None
     trace: dict[str, Any] | None = None

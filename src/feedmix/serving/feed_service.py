@@ -15,6 +15,7 @@ from typing import Any
 from feedmix.ads.ad_slots_selector import AdSlotsSelector
 from feedmix.ads.feed_ads import FeedAds
 from feedmix.core.executor import PipelineExecutor, PipelineResult
+from feedmix.core.load_shedding import QualityFactor, SheddingParams, budget_overrides
 from feedmix.core.pipeline import Pipeline
 from feedmix.core.query import Deadline, Query
 from feedmix.corpus.reddit_corpus import RedditCorpus
@@ -42,8 +43,11 @@ class FeedService:
         sessions: FeedSessionStore,
         now: float | None = None,
         ads: FeedAds | None = None,
+        shedding: SheddingParams | None = None,
     ) -> None:
         self.pipelines = dict(pipelines)
+        #: per pipeline, the load-shedding quality factor (None: never shed)
+        self.quality = {name: QualityFactor(name, shedding) for name in self.pipelines} if shedding else {}
         #: the ads half of the mixer (None: organic only); blends into pipelines with ``ad_slots``
         self.ads = ads
         self.executor = executor
@@ -96,8 +100,14 @@ class FeedService:
                 raise UnknownCommunity(community)
             context["community"] = community
         cur = cursor or Cursor.new()
-        query = self.query(pipeline, user_id, limit, cur, debug, overrides, context)
-        result = self.executor.run(self.pipelines[pipeline], query)
+        qf = self.quality.get(pipeline)
+        factor = qf.factor if qf is not None else 1.0
+        p = self.pipelines[pipeline]
+        shed = budget_overrides(factor, p.sources, p.default_params.as_dict(), overrides or {})
+        query = self.query(pipeline, user_id, limit, cur, debug, {**shed, **(overrides or {})}, context)
+        result = self.executor.run(p, query)
+        if qf is not None:
+            qf.observe(result.trace.wall_ms)
         failed = list(result.failed_components)
         next_cursor: str | None = None
         if len(result.batch) > 0:
@@ -118,6 +128,8 @@ class FeedService:
             "failed_components": failed,
             # which ranker ranked this page ("heuristic" until a model is promoted)
             "model_version": result.query.annotations.get("model_version"),
+            # share of each source's candidate budget this request used (below 1: load shedding)
+            "quality_factor": round(factor, 4),
             "user": {
                 "cold_start": bool(result.query.feature("user.cold_start", False)),
                 "communities": [

@@ -17,6 +17,7 @@ from feedmix.ads.campaign_store import CampaignStore, open_campaign_store
 from feedmix.ads.demo_campaigns import seed_demo_campaigns
 from feedmix.config import FeedmixConfig
 from feedmix.core.executor import PipelineExecutor
+from feedmix.core.load_shedding import SheddingParams
 from feedmix.core.otel_tracing import NOOP_TRACER, OtelRequestTracer, RequestTracer
 from feedmix.core.pipeline import ComponentSpec, Pipeline, PipelineConfig
 from feedmix.corpus.community_graph import CommunityGraph
@@ -152,7 +153,13 @@ class Runtime:
         ads = open_ads(cfg, campaigns, corpus) if cfg.ads_enabled else None
         executor = PipelineExecutor(workers=cfg.workers, tracer=build_tracer(cfg))
         feeds = FeedService(
-            pipelines, executor, corpus, sessions, now=cfg.now, ads=ads.feed_ads if ads else None
+            pipelines,
+            executor,
+            corpus,
+            sessions,
+            now=cfg.now,
+            ads=ads.feed_ads if ads else None,
+            shedding=SheddingParams(target_ms=cfg.shed_target_ms) if cfg.shed_target_ms > 0 else None,
         )
         if cfg.index_watch_interval_s > 0:
             indexes.start_watching(cfg.index_watch_interval_s)
