@@ -351,6 +351,13 @@ def build_parser() -> argparse.ArgumentParser:
         "feedmix.bench.ranking",
     )
 
+    _forward(
+        sub,
+        "cost",
+        "cost per 1,000 requests per component and per owning team, from a bench serving run",
+        "feedmix.bench.cost",
+    )
+
     p = sub.add_parser("eval", help="offline quality evaluations that print tables")
     esub = p.add_subparsers(dest="eval", required=True)
     _forward(

@@ -128,6 +128,14 @@ def server_breakdown(before: Snapshot, after: Snapshot, requests: int) -> dict[s
                 "cpu_ms": _ms(cpu_total, calls) if cpu_total is not None else None,
             }
 
+    # total CPU per component with its owning team (from the component registry), for `feedmix cost`
+    owned = _by(_deltas(before, after, COMPONENT_CPU), "pipeline", "component", "owner")
+    component_cpu = [
+        {"pipeline": p, "component": c, "owner": o, "cpu_s": v}
+        for (p, c, o), v in sorted(owned.items())
+        if v > 0
+    ]
+
     return {
         "server_cpu_s": cpu_s,
         "server_cpu_ms_per_request": cpu_ms_per_request,
@@ -135,4 +143,5 @@ def server_breakdown(before: Snapshot, after: Snapshot, requests: int) -> dict[s
         "pipelines": pipelines,
         "stages": stages,
         "components": components,
+        "component_cpu": component_cpu,
     }

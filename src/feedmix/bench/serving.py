@@ -337,6 +337,7 @@ def _report(
         "pipelines": {},
         "stages": {},
         "components": {},
+        "component_cpu": [],
     }
     report: dict[str, Any] = {
         "target": target,
@@ -358,6 +359,7 @@ def _report(
         "pipelines": server["pipelines"],
         "stages": server["stages"],
         "components": server["components"],
+        "component_cpu": server["component_cpu"],
         "server_metrics_error": metrics_error,
         "warnings": result.warnings(),
         "load_generator": {

@@ -16,6 +16,7 @@ from feedmix.ads.ad_slots_selector import AdSlotsSelector
 from feedmix.ads.feed_ads import FeedAds
 from feedmix.core.executor import PipelineExecutor, PipelineResult
 from feedmix.core.load_shedding import QualityFactor, SheddingParams, budget_overrides
+from feedmix.core.metrics import COMPONENT_CPU
 from feedmix.core.pipeline import Pipeline
 from feedmix.core.query import Deadline, Query
 from feedmix.corpus.reddit_corpus import RedditCorpus
@@ -148,6 +149,7 @@ class FeedService:
         slots = self.pipelines[result.trace.pipeline].components.get(AD_SLOTS)
         if self.ads is None or not isinstance(slots, AdSlotsSelector) or not slots.enabled(result.query):
             return
+        cpu0 = time.thread_time()
         try:
             rows = result.batch.column(ROW)[: len(body["items"])]
             self.ads.blend_into(
@@ -161,6 +163,8 @@ class FeedService:
         except Exception as exc:  # the organic page never fails because of ads
             log.warning("ads: blending failed: %s", exc)
             body["ads"] = {"slots": 0, "served": 0, "degraded": True, "error": f"{type(exc).__name__}: {exc}"}
+        finally:  # the ads decision and blend, on the ads team's line of `feedmix cost`
+            COMPONENT_CPU.labels(result.trace.pipeline, AD_SLOTS, slots.owner).inc(time.thread_time() - cpu0)
 
     def items(self, result: PipelineResult, features: bool = False) -> list[dict[str, Any]]:
         """The response items; with ``features`` (debug requests), each item also carries the
