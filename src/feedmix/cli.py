@@ -313,19 +313,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="benchmarks that print JSON")
     bsub = p.add_subparsers(dest="bench", required=True)
-    b = bsub.add_parser("serving", help="drive the service at a fixed request rate (open loop)")
-    b.add_argument("--url", default=None, help="a running server (default: start the demo on --port)")
-    b.add_argument("--port", type=int, default=18123)
-    b.add_argument("--posts", default="demo")
-    b.add_argument("--rate", type=float, default=50.0, help="requests per second")
-    b.add_argument("--duration", type=float, default=30.0, help="measured seconds")
-    b.add_argument("--warmup", type=float, default=5.0)
-    b.add_argument("--users", type=int, default=500, help="distinct simulated users to cycle through")
-    b.add_argument("--limit", type=int, default=25)
-    b.add_argument("--out", help="also write the JSON here")
-    b.add_argument("--plot", help="write a latency percentile plot (PNG, needs matplotlib)")
-    b.add_argument("--quiet", action="store_true")
-    b.set_defaults(fn=cmd_bench_serving)
+    # `bench load` is the same open-loop generator under the name operators look for
+    for name in ("serving", "load"):
+        b = bsub.add_parser(name, help="drive the service at a fixed request rate (open loop)")
+        b.add_argument("--url", default=None, help="a running server (default: start the demo on --port)")
+        b.add_argument("--port", type=int, default=18123)
+        b.add_argument("--posts", default="demo")
+        b.add_argument("--rate", type=float, default=50.0, help="requests per second")
+        b.add_argument("--duration", type=float, default=30.0, help="measured seconds")
+        b.add_argument("--warmup", type=float, default=5.0)
+        b.add_argument("--users", type=int, default=500, help="distinct simulated users to cycle through")
+        b.add_argument("--limit", type=int, default=25)
+        b.add_argument("--out", help="also write the JSON here")
+        b.add_argument("--plot", help="write a latency percentile plot (PNG)")
+        b.add_argument("--quiet", action="store_true")
+        b.set_defaults(fn=cmd_bench_serving)
     _forward(
         bsub,
         "retrieval",

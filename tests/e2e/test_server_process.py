@@ -17,6 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
+from feedmix import cli
+
 pytestmark = pytest.mark.e2e
 
 
@@ -157,3 +159,15 @@ def test_serve_with_a_config_file(tmp_path: Path) -> None:
     finally:
         stop_server(proc)
     assert (tmp_path / "events.db").exists()
+
+
+def test_bench_load_against_the_running_server(server: str, tmp_path: Path) -> None:
+    out, plot = tmp_path / "load.json", tmp_path / "load.png"
+    argv = ["bench", "load", "--url", server, "--rate", "20", "--duration", "2", "--warmup", "0.5"]
+    argv += ["--users", "10", "--out", str(out), "--plot", str(plot), "--quiet"]
+    assert cli.main(argv) == 0
+    report = json.loads(out.read_text())
+    assert report["ok"] == report["requests"] > 0 and report["errors"] == {}
+    assert report["latency_ms"]["p99_9"] >= report["latency_ms"]["p50"] > 0
+    assert report["server_cpu_ms_per_request"] is not None and report["component_cpu"]
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
