@@ -8,65 +8,15 @@ import datetime as dt
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from feedmix.ads.ad_tracker import ad_log_table
-from feedmix.config import FeedmixConfig
 from feedmix.serving.app import create_app
 from feedmix.serving.runtime import Runtime
 
-ADMIN = {"Authorization": "Bearer admin-secret"}
-
-
-def _runtime(tmp_path: Path, **extra: Any) -> Runtime:
-    cfg = FeedmixConfig(
-        state_dir=str(tmp_path),
-        users=50,
-        event_log="memory://",
-        index_watch_interval_s=0,
-        ranking_watch_interval_s=0,
-        ads_refresh_interval_s=0,
-        **extra,
-    )
-    return Runtime.build(cfg)
-
-
-def _campaign(client: TestClient, bid_kind: str = "cpc", bid_micros: int = 500_000) -> dict[str, str]:
-    made = client.post("/v1/ads/advertisers", json={"name": "acme"}, headers=ADMIN)
-    assert made.status_code == 201, made.text
-    h = {"Authorization": f"Bearer {made.json()['api_key']}"}
-    now = time.time()
-    c = client.post(
-        "/v1/ads/campaigns",
-        json={"name": "c", "budget_micros": 20_000_000, "start_ts": now - 3600, "end_ts": now + 86_400},
-        headers=h,
-    )
-    assert c.status_code == 201, c.text
-    g = client.post(
-        "/v1/ads/ad-groups",
-        json={
-            "campaign_id": c.json()["campaign_id"],
-            "name": "g",
-            "bid_kind": bid_kind,
-            "bid_micros": bid_micros,
-        },
-        headers=h,
-    )
-    assert g.status_code == 201, g.text
-    a = client.post(
-        "/v1/ads/ads",
-        json={
-            "ad_group_id": g.json()["ad_group_id"],
-            "headline": "Try it",
-            "click_url": "https://a.example/x",
-        },
-        headers=h,
-    )
-    assert a.status_code == 201, a.text
-    return h
+from .service_helpers import ads_runtime, new_ad_group
 
 
 @pytest.fixture
@@ -74,10 +24,10 @@ def served(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[Runtime, TestClient, dict[str, str]]]:
     monkeypatch.setenv("FEEDMIX_ADS_ADMIN_TOKEN", "admin-secret")
-    rt = _runtime(tmp_path)
+    rt = ads_runtime(tmp_path)
     try:
         with TestClient(create_app(rt)) as client:
-            h = _campaign(client)
+            h, _ = new_ad_group(client)
             assert rt.ads is not None and rt.ads.feed_ads.refresh(time.time())
             yield rt, client, h
     finally:
@@ -137,10 +87,10 @@ def test_spend_store_down_serves_the_feed_without_ads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FEEDMIX_ADS_ADMIN_TOKEN", "admin-secret")
-    rt = _runtime(tmp_path, ads_counters="redis://127.0.0.1:1/0?timeout_ms=50&connect_timeout_ms=50")
+    rt = ads_runtime(tmp_path, ads_counters="redis://127.0.0.1:1/0?timeout_ms=50&connect_timeout_ms=50")
     try:
         with TestClient(create_app(rt)) as client:
-            _campaign(client)
+            new_ad_group(client)
             assert rt.ads is not None and rt.ads.feed_ads.refresh(time.time())
             body = client.get("/v1/feed", params={"user_id": "u0001"}).json()
             assert body["items"] and all(i["kind"] == "post" for i in body["items"])

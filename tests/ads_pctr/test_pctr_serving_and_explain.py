@@ -23,8 +23,7 @@ from feedmix.ads.synthetic_campaigns import synthetic_snapshot
 from feedmix.config import FeedmixConfig
 from feedmix.serving.app import create_app
 from feedmix.serving.runtime import Runtime
-
-ADMIN = {"Authorization": "Bearer admin-secret"}
+from tests.ads.service_helpers import ads_runtime, new_ad_group
 
 
 def _model(seed: int = 0) -> PctrModel:
@@ -33,55 +32,12 @@ def _model(seed: int = 0) -> PctrModel:
     return PctrModel.train(log)
 
 
-def _runtime(state: Path) -> Runtime:
-    cfg = FeedmixConfig(
-        state_dir=str(state),
-        users=50,
-        event_log="memory://",
-        index_watch_interval_s=0,
-        ranking_watch_interval_s=0,
-        ads_refresh_interval_s=0,
-    )
-    return Runtime.build(cfg)
-
-
 def _advertiser(
     client: TestClient, name: str, targeting: dict[str, Any] | None = None
 ) -> tuple[dict[str, str], str]:
-    made = client.post("/v1/ads/advertisers", json={"name": name}, headers=ADMIN)
-    assert made.status_code == 201, made.text
-    h = {"Authorization": f"Bearer {made.json()['api_key']}"}
-    now = time.time()
-    c = client.post(
-        "/v1/ads/campaigns",
-        json={"name": "c", "budget_micros": 20_000_000, "start_ts": now - 3600, "end_ts": now + 86_400},
-        headers=h,
+    return new_ad_group(
+        client, name, targeting=targeting or {}, frequency_cap={"max_impressions": 1, "window_s": 3600}
     )
-    assert c.status_code == 201, c.text
-    g = client.post(
-        "/v1/ads/ad-groups",
-        json={
-            "campaign_id": c.json()["campaign_id"],
-            "name": "g",
-            "bid_kind": "cpc",
-            "bid_micros": 500_000,
-            "targeting": targeting or {},
-            "frequency_cap": {"max_impressions": 1, "window_s": 3600},
-        },
-        headers=h,
-    )
-    assert g.status_code == 201, g.text
-    a = client.post(
-        "/v1/ads/ads",
-        json={
-            "ad_group_id": g.json()["ad_group_id"],
-            "headline": "Try it",
-            "click_url": "https://a.example/x",
-        },
-        headers=h,
-    )
-    assert a.status_code == 201, a.text
-    return h, g.json()["ad_group_id"]
 
 
 def test_model_file_is_loaded_fail_open_and_reloaded(
@@ -115,7 +71,7 @@ def test_model_file_is_loaded_fail_open_and_reloaded(
 def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Runtime, TestClient]]:
     monkeypatch.setenv("FEEDMIX_ADS_ADMIN_TOKEN", "admin-secret")
     (tmp_path / PCTR_FILE).write_text("not json at all")  # a broken training run left this
-    rt = _runtime(tmp_path)
+    rt = ads_runtime(tmp_path)
     try:
         app = create_app(rt)
         assert rt.ads is not None and rt.campaigns is not None
