@@ -23,7 +23,7 @@ def test_features_list_prints_every_feature_as_an_aligned_table(capsys: pytest.C
         start = lines[0].index(column)
         assert all(row[start - 2 : start] == "  " and row[start] != " " for row in rows), column
     ctr = next(r for r in rows if r.startswith("post") and r.split()[1] == "ctr_1h")
-    assert ctr.split()[2:6] == ["float32", "0.05", "25h", "feed-ranking"]
+    assert ctr.split()[2:6] == ["float32", "0.05", "169h", "feed-ranking"]
     assert "click-through rate of the post in the last 1h" in ctr
 
 

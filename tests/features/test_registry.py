@@ -83,13 +83,27 @@ def test_the_layout_fingerprint_changes_with_names_order_and_dtypes() -> None:
 
 def test_the_project_definitions_cover_the_issue() -> None:
     reg = default_registry()
-    post = [d.name for d in reg.by_entity("post")]
-    for window in ("1h", "24h"):
-        for kind in ("impressions", "clicks", "upvotes", "hides", "ctr"):
-            assert f"{kind}_{window}" in post
-    assert {d.name for d in reg.by_entity("user")} == {"impressions_24h", "clicks_24h"}
-    assert {d.name for d in reg.by_entity("user_community")} == {"clicks_24h", "impressions_24h", "hides_24h"}
-    assert {d.name for d in reg.by_entity("community")} == {"impressions_24h", "ctr_24h"}
+    counts = ("impressions", "clicks", "upvotes", "hides", "comments")
+
+    def names(windows: tuple[str, ...], kinds: tuple[str, ...]) -> set[str]:
+        return {f"{kind}_{window}" for window in windows for kind in (*kinds, "ctr")}
+
+    assert {d.name for d in reg.by_entity("post")} == names(("1h", "24h", "7d"), counts)
+    assert {d.name for d in reg.by_entity("user")} == names(("24h", "7d"), counts)
+    assert {d.name for d in reg.by_entity("community")} == names(("24h", "7d"), counts)
+    assert {d.name for d in reg.by_entity("user_community")} == names(("24h", "7d"), counts[:4])
+    assert len(reg) == 18 + 12 + 12 + 10
+    # storage order: window by window, the counts and then the rate
+    assert [d.name for d in reg.by_entity("user_community")][:5] == [
+        "impressions_24h",
+        "clicks_24h",
+        "upvotes_24h",
+        "hides_24h",
+        "ctr_24h",
+    ]
+    # a record expires whole, so every feature outlives the longest window (7 d) by an hour
+    assert {d.ttl_s for d in feature_definitions()} == {7 * 86400.0 + 3600.0}
+    assert {d.dtype for d in feature_definitions() if not d.name.startswith("ctr_")} == {"int64"}
     assert all(d.owner == OWNER and d.description for d in feature_definitions())
     # a rate's default is its prior: "unknown" means the same as "no impressions yet"
     assert reg.get("post", "ctr_1h").default == pytest.approx(CTR_PRIOR)
@@ -104,7 +118,7 @@ def test_features_table_is_aligned_text_with_every_feature() -> None:
     assert len(lines) == 1 + len(default_registry())
     name_col = lines[0].index("name")
     assert all(line[name_col - 2 : name_col] == "  " for line in lines)  # columns line up
-    assert any(line.split()[:5] == ["post", "ctr_1h", "float32", "0.05", "25h"] for line in lines)
+    assert any(line.split()[:5] == ["post", "ctr_1h", "float32", "0.05", "169h"] for line in lines)
 
 
 def test_the_record_layout_is_packed_with_a_header() -> None:

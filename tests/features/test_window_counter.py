@@ -120,3 +120,15 @@ def test_totals_match_the_brute_force_reference(
         # at every step, at the step's time and a little later
         for q in (now, now + later):
             assert c.totals(np.arange(4), q)[:, 0].tolist() == reference(applied, q, 4)
+
+
+def test_cleared_slots_read_zero_and_the_others_keep_their_totals() -> None:
+    """The running sum behind queries at the ring's head follows clear() like the ring does."""
+    c = counter()
+    now = 1000.0
+    c.add(np.array([0, 1, 1, 2]), np.zeros(4, dtype=np.int64), [now - 5, now - 1, now, now], now=now)
+    assert c.totals(np.arange(3), now)[:, 0].tolist() == [1, 2, 1]
+    c.clear(np.array([1]))
+    assert c.totals(np.arange(3), now)[:, 0].tolist() == [1, 0, 1]
+    c.add(np.array([1]), np.zeros(1, dtype=np.int64), [now], now=now)
+    assert c.totals(np.arange(3), now)[:, 0].tolist() == [1, 1, 1]

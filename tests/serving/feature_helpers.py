@@ -15,18 +15,13 @@ from feedmix.corpus.reddit_corpus import RedditCorpus
 from feedmix.events.schema import Event, EventBatch
 from feedmix.serving.runtime import Runtime
 
-#: every column the home and community feeds hydrate from the online store
+_COUNTS = ("impressions", "clicks", "upvotes", "hides", "comments")
+#: every column the home and community feeds hydrate from the online store (52: see definitions)
 FEATURE_COLUMNS = {
-    *(f"f.{kind}_{w}" for kind in ("impressions", "clicks", "upvotes", "hides") for w in ("1h", "24h")),
-    "f.ctr_1h",
-    "f.ctr_24h",
-    "f.community.impressions_24h",
-    "f.community.ctr_24h",
-    "f.user_community.clicks_24h",
-    "f.user_community.impressions_24h",
-    "f.user_community.hides_24h",
-    "f.user.impressions_24h",
-    "f.user.clicks_24h",
+    *(f"f.{kind}_{w}" for kind in (*_COUNTS, "ctr") for w in ("1h", "24h", "7d")),
+    *(f"f.community.{kind}_{w}" for kind in (*_COUNTS, "ctr") for w in ("24h", "7d")),
+    *(f"f.user.{kind}_{w}" for kind in (*_COUNTS, "ctr") for w in ("24h", "7d")),
+    *(f"f.user_community.{kind}_{w}" for kind in (*_COUNTS[:4], "ctr") for w in ("24h", "7d")),
 }
 
 

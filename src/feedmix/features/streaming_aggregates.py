@@ -1,13 +1,15 @@
 """Real-time engagement aggregates, updated as events arrive and written to the online store.
 
-``EngagementAggregator.apply(events, now)`` counts impressions, clicks, upvotes and hides per
-post (1 h and 24 h windows), per user, per community and per user×community (24 h), with the
-window semantics of :mod:`feedmix.features.window_counter` (1 h = 12 × 5-minute buckets,
-24 h = 24 × 1-hour buckets; an event counts while its bucket is one of the window's newest).
+``EngagementAggregator.apply(events, now)`` counts impressions, clicks, upvotes, hides and
+comments per post (1 h, 24 h and 7 d windows), per user, per community and per user×community
+(24 h and 7 d: ``definitions.ENTITY_WINDOWS``), with the window semantics of
+:mod:`feedmix.features.window_counter` (1 h = 12 × 5-minute buckets, 24 h = 24 × 1-hour buckets,
+7 d = 28 × 6-hour buckets; an event counts while its bucket is one of the window's newest).
 At the edges, exactly: an event at time ``t`` counts in a window of ``n`` buckets of ``b`` seconds
 at query time ``q`` iff ``floor(q/b) - n < floor(t/b) <= floor(q/b)``. So an impression at 10:07
 counts in the 1 h window until 11:04:59 and is gone at 11:05:00 (its 10:05 bucket left the ring),
-and counts in the 24 h window until 09:59:59 the next day; an event counts for between
+counts in the 24 h window until 09:59:59 the next day, and in the 7 d window until the 6-hour
+bucket it fell in (06:00-12:00) leaves, at 06:00 seven days later; an event counts for between
 ``window - bucket`` and ``window`` seconds, and all events of one bucket leave together.
 Downvotes are not counted (no feature uses them yet). Event times are the events' ``ts``
 (``now`` where absent), clamped to ``now``.
@@ -22,9 +24,10 @@ are written. A failed write leaves the rows marked, so the next flush retries th
 one ``searchsorted`` plus one gather.
 
 The state lives in this process; after a restart the windows refill from new events (replaying
-the last 24 h of the event log through ``apply`` restores them). Entities whose windows are all
-empty are forgotten after their final (zero) row has been written, so memory follows the set of
-recently active entities.
+the last 7 d of the event log through ``apply`` restores them all; replaying only the last 24 h
+restores the 1 h and 24 h windows and leaves the 7 d ones short of the older days). Entities
+whose windows are all empty are forgotten after their final (zero) row has been written, so
+memory follows the set of recently active entities (active in the last 7 d: the longest window).
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ import numpy.typing as npt
 from feedmix.corpus.reddit_corpus import RedditCorpus
 from feedmix.events.post_ids import post_ids_to_int
 from feedmix.events.schema import Event
-from feedmix.features.definitions import WINDOWS, smoothed_ctr
+from feedmix.features.definitions import COUNTS, ENTITY_WINDOWS, WINDOWS, smoothed_ctr
 from feedmix.features.entity_keys import KeyArray, community_keys, community_name_table, post_keys
 from feedmix.features.online_store import OnlineStore
 from feedmix.features.slot_index import SlotIndex
@@ -49,12 +52,18 @@ from feedmix.features.window_counter import WindowCounter
 IntArray = npt.NDArray[np.int64]
 CommunityOf = Callable[[IntArray], IntArray]
 
-#: the counted event types, in channel order
-CHANNELS = ("impression", "click", "upvote", "hide")
+#: the counted event types, in channel order (the order of ``definitions.COUNTS``)
+CHANNELS = ("impression", "click", "upvote", "hide", "comment")
 _CHANNEL = {t: i for i, t in enumerate(CHANNELS)}
-IMPRESSION, CLICK, UPVOTE, HIDE = range(4)
-#: (window length, bucket size) in seconds
-BUCKETS: dict[str, tuple[float, float]] = {"1h": (WINDOWS["1h"], 300.0), "24h": (WINDOWS["24h"], 3600.0)}
+IMPRESSION, CLICK, UPVOTE, HIDE, COMMENT = range(5)
+if tuple(f"{c}s" for c in CHANNELS) != COUNTS:  # the features name channels by position
+    raise AssertionError(f"channels {CHANNELS} do not line up with the count features {COUNTS}")
+#: (window length, bucket size) in seconds; 7 d in 6-hour buckets keeps its ring at 28 buckets
+BUCKETS: dict[str, tuple[float, float]] = {
+    "1h": (WINDOWS["1h"], 300.0),
+    "24h": (WINDOWS["24h"], 3600.0),
+    "7d": (WINDOWS["7d"], 6 * 3600.0),
+}
 _USER_SHIFT = 32  # user×community key: user number << 32 | community
 
 
@@ -140,10 +149,10 @@ class EngagementAggregator:
         self._clock = clock
         self._lock = threading.Lock()  # counts and names
         self._flush_lock = threading.Lock()  # one flush at a time
-        self._posts = _EntityCounts(("1h", "24h"))
-        self._users = _EntityCounts(("24h",))
-        self._communities = _EntityCounts(("24h",))
-        self._user_communities = _EntityCounts(("24h",))
+        self._posts = _EntityCounts(ENTITY_WINDOWS["post"])
+        self._users = _EntityCounts(ENTITY_WINDOWS["user"])
+        self._communities = _EntityCounts(ENTITY_WINDOWS["community"])
+        self._user_communities = _EntityCounts(ENTITY_WINDOWS["user_community"])
         self._user_number: dict[str, int] = {}
         self._user_name: dict[int, str] = {}
         self._next_user = 0
@@ -193,9 +202,9 @@ class EngagementAggregator:
     # -- reads ---------------------------------------------------------------------------------
 
     def post_counts(self, post_ids: npt.ArrayLike, window: str) -> tuple[IntArray, IntArray]:
-        """(impressions, clicks) of each post in ``window`` ("1h" or "24h") at the clock's now."""
-        if window not in BUCKETS:
-            raise ValueError(f"unknown window {window!r} (have: {sorted(BUCKETS)})")
+        """(impressions, clicks) of each post in ``window`` ("1h", "24h" or "7d") at the clock's now."""
+        if window not in self._posts.counters:
+            raise ValueError(f"unknown window {window!r} (have: {sorted(self._posts.counters)})")
         with self._lock:
             totals = self._posts.totals(np.asarray(post_ids, dtype=np.int64), window, self._clock())
         return totals[:, IMPRESSION].copy(), totals[:, CLICK].copy()
@@ -242,16 +251,15 @@ class EngagementAggregator:
     def _flush_jobs(self, store: OnlineStore, now: float) -> list[_FlushJob]:
         """Per entity: (name, slots, store keys, feature columns, counts) of the rows to write."""
         jobs: list[_FlushJob] = []
-        for name, counts, keys_of, features in (
-            ("post", self._posts, self._post_keys, _post_features),
-            ("user", self._users, self._user_keys, _user_features),
-            ("community", self._communities, self._community_keys, _community_features),
-            ("user_community", self._user_communities, self._pair_keys, _pair_features),
+        for name, counts, keys_of in (
+            ("post", self._posts, self._post_keys),
+            ("user", self._users, self._user_keys),
+            ("community", self._communities, self._community_keys),
+            ("user_community", self._user_communities, self._pair_keys),
         ):
             keys, slots = counts.take_dirty()
             wanted = {d.name for d in store.registry.by_entity(name)}
-            totals = {w: counts.totals(keys, w, now) for w in counts.counters}
-            columns = {k: v for k, v in features(totals).items() if k in wanted}
+            columns = _window_features(counts, keys, now, wanted)
             jobs.append((name, slots, keys_of(keys), columns, counts))
         return jobs
 
@@ -279,27 +287,21 @@ class EngagementAggregator:
         return [f"{self._user_name[u]}|{c.decode()}" for u, c in zip(users, communities, strict=True)]
 
 
-def _post_features(totals: dict[str, IntArray]) -> dict[str, npt.NDArray[Any]]:
+def _window_features(
+    counts: _EntityCounts, keys: IntArray, now: float, wanted: set[str]
+) -> dict[str, npt.NDArray[Any]]:
+    """The columns of ``wanted`` features these rows have: ``<count>_<window>`` and ``ctr_<window>``
+    for each window the entity is counted over (a window no wanted feature reads is not summed)."""
     out: dict[str, npt.NDArray[Any]] = {}
-    for window, t in totals.items():
-        out[f"impressions_{window}"] = t[:, IMPRESSION]
-        out[f"clicks_{window}"] = t[:, CLICK]
-        out[f"upvotes_{window}"] = t[:, UPVOTE]
-        out[f"hides_{window}"] = t[:, HIDE]
-        out[f"ctr_{window}"] = smoothed_ctr(t[:, CLICK], t[:, IMPRESSION])
+    for window in counts.counters:
+        names = [f"{kind}_{window}" for kind in COUNTS]
+        ctr = f"ctr_{window}"
+        if ctr not in wanted and not wanted.intersection(names):
+            continue
+        t = counts.totals(keys, window, now)
+        for channel, name in enumerate(names):
+            if name in wanted:
+                out[name] = t[:, channel]
+        if ctr in wanted:
+            out[ctr] = smoothed_ctr(t[:, CLICK], t[:, IMPRESSION])
     return out
-
-
-def _user_features(totals: dict[str, IntArray]) -> dict[str, npt.NDArray[Any]]:
-    t = totals["24h"]
-    return {"impressions_24h": t[:, IMPRESSION], "clicks_24h": t[:, CLICK]}
-
-
-def _community_features(totals: dict[str, IntArray]) -> dict[str, npt.NDArray[Any]]:
-    t = totals["24h"]
-    return {"impressions_24h": t[:, IMPRESSION], "ctr_24h": smoothed_ctr(t[:, CLICK], t[:, IMPRESSION])}
-
-
-def _pair_features(totals: dict[str, IntArray]) -> dict[str, npt.NDArray[Any]]:
-    t = totals["24h"]
-    return {"clicks_24h": t[:, CLICK], "impressions_24h": t[:, IMPRESSION], "hides_24h": t[:, HIDE]}

@@ -18,8 +18,9 @@ the ring (counted in ``dropped``). Answers are exact for queries at or after the
 seen; a query further in the past sees only the buckets still held.
 
 Storage is ``(n, capacity, channels)`` int32, so dropping a bucket clears one contiguous block and
-updates are one ``np.add.at``. ``advance`` reports the slots whose totals changed because a bucket
-left the window, so the aggregator can rewrite exactly those rows in the online store.
+updates are one sorted scatter-add (``np.unique`` of the cells, then one fancy ``+=``).
+``advance`` reports the slots whose totals changed because a bucket left the window, so the
+aggregator can rewrite exactly those rows in the online store.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ class WindowCounter:
         self.n_buckets = int(n)
         self.channels = channels
         self._counts = np.zeros((self.n_buckets, max(1, capacity), channels), dtype=np.int32)
+        # the sum of every held bucket, kept up to date by add/advance/clear: a query at the ring's
+        # head (the usual case) reads one row per slot instead of one per bucket per slot
+        self._sum = np.zeros((max(1, capacity), channels), dtype=np.int64)
         # the absolute bucket number each ring position holds
         self._held = np.full(self.n_buckets, _NOTHING, dtype=np.int64)
         self._head = int(_NOTHING)
@@ -65,7 +69,9 @@ class WindowCounter:
         cap = max(slots, 2 * self.capacity)
         grown = np.zeros((self.n_buckets, cap, self.channels), dtype=np.int32)
         grown[:, : self.capacity] = self._counts
-        self._counts = grown
+        grown_sum = np.zeros((cap, self.channels), dtype=np.int64)
+        grown_sum[: self.capacity] = self._sum
+        self._counts, self._sum = grown, grown_sum
 
     def advance(self, now: float) -> IntArray:
         """Move the ring to ``now``; returns the slots that lost counts (their totals changed)."""
@@ -78,7 +84,9 @@ class WindowCounter:
             pos = b % self.n_buckets
             block = self._counts[pos]
             if self._held[pos] != b and self._held[pos] != _NOTHING:
-                changed.append(np.flatnonzero(block.any(axis=1)))
+                rows = np.flatnonzero(block.any(axis=1))
+                self._sum[rows] -= block[rows]
+                changed.append(rows)
                 block[:] = 0
             self._held[pos] = b
         self._head = head
@@ -99,7 +107,14 @@ class WindowCounter:
         b = np.floor(t / self.bucket_s).astype(np.int64)
         live = b > self._head - self.n_buckets
         self.dropped += int((~live).sum())
-        np.add.at(self._counts, (b[live] % self.n_buckets, s[live], c[live]), 1)
+        # unique cells plus one fancy add: several times faster than np.add.at on a large ring
+        # (the sorted cells are visited in memory order), and repeats are still all counted
+        cells = np.ravel_multi_index((b[live] % self.n_buckets, s[live], c[live]), self._counts.shape)
+        cells, n = np.unique(cells, return_counts=True)
+        self._counts.reshape(-1)[cells] += n.astype(np.int32)
+        # the same cells without their bucket (slot * channels + channel, the C order of _sum);
+        # cells of two buckets can meet there, which add.at counts (it is small: distinct cells)
+        np.add.at(self._sum.reshape(-1), cells % (self.capacity * self.channels), n)
         return left
 
     def totals(self, slots: npt.ArrayLike, q: float) -> IntArray:
@@ -109,8 +124,11 @@ class WindowCounter:
         in_window = (self._held > qb - self.n_buckets) & (self._held <= qb)
         out = np.zeros((len(s), self.channels), dtype=np.int64)
         valid = (s >= 0) & (s < self.capacity)
-        if in_window.any() and valid.any():
-            picked = self._counts[np.flatnonzero(in_window)][:, s[valid]]
+        if np.array_equal(in_window, self._held != _NOTHING):  # every held bucket counts: the sum
+            out[valid] = self._sum[s[valid]]
+        elif in_window.any() and valid.any():
+            # one gather of (buckets in window) x (asked slots), not a copy of every slot's ring
+            picked = self._counts[np.ix_(np.flatnonzero(in_window), s[valid])]
             out[valid] = picked.sum(axis=0, dtype=np.int64)
         return out
 
@@ -121,4 +139,6 @@ class WindowCounter:
 
     def clear(self, slots: npt.ArrayLike) -> None:
         """Zero these slots (before their slot numbers are reused)."""
-        self._counts[:, np.asarray(slots, dtype=np.int64)] = 0
+        s = np.asarray(slots, dtype=np.int64)
+        self._counts[:, s] = 0
+        self._sum[s] = 0
