@@ -123,3 +123,11 @@ def test_selector_budget(corpus: RedditCorpus) -> None:
     assert len(picked) == 10
     assert picked[2] == 30 and picked[7] == 7  # best draws first, at the slot positions
     assert not explore[np.delete(picked, [2, 7])].any()
+
+
+@given(days=st.floats(min_value=-1.0, max_value=400.0))
+def test_newest_since_is_every_post_since_then_newest_first(corpus: RedditCorpus, days: float) -> None:
+    since = corpus.now - days * 86400.0
+    rows = corpus.newest_since(since)
+    assert sorted(rows.tolist()) == np.flatnonzero(corpus.created >= since).tolist()
+    assert np.all(np.diff(corpus.created[rows]) <= 0)

@@ -93,6 +93,7 @@ class RedditCorpus:
     community_offsets: npt.NDArray[np.int64] = field(init=False, repr=False)
     community_top_rows: npt.NDArray[np.int64] = field(init=False, repr=False)
     newest_rows: npt.NDArray[np.int64] = field(init=False, repr=False)
+    _newest_neg_created: npt.NDArray[np.float64] = field(init=False, repr=False)
     community_index: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -104,10 +105,20 @@ class RedditCorpus:
         counts = np.bincount(self.community, minlength=len(self.communities))
         self.community_offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         self.newest_rows = np.argsort(-self.created, kind="stable")
+        # ascending, so "created at or after t" is one binary search (see ``newest_since``)
+        self._newest_neg_created = -self.created[self.newest_rows].astype(np.float64)
         self.community_index = {name: i for i, name in enumerate(self.communities)}
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
+
+    def newest_since(self, since: float) -> npt.NDArray[np.int64]:
+        """Rows created at or after ``since``, newest first: one binary search, whatever the corpus size.
+
+        (Gathering and negating every post's time per request instead cost 5 ms on the full corpus.)
+        """
+        n = int(np.searchsorted(self._newest_neg_created, -since, side="right"))
+        return self.newest_rows[:n]
 
     # -- loading -------------------------------------------------------------------------------
 

@@ -78,8 +78,7 @@ class ExplorationSource(CandidateSource):
     def fetch(self, query: Query) -> CandidateBatch:
         c = self.corpus
         since = query.now - float(self.param(query, "window_days")) * 86400.0
-        n_new = int(np.searchsorted(-c.created[c.newest_rows], -since, side="right"))
-        rows = c.newest_rows[:n_new]
+        rows = c.newest_since(since)
         rows = rows[c.created[rows] <= query.now]
         if len(rows) == 0:
             return CandidateBatch.empty()
