@@ -156,6 +156,21 @@ def test_expired_deadline_skips_optional_work_but_runs_essential(
     assert set(r.failed_components) == {"slow", "optional", "by_value"}
 
 
+def test_a_failing_essential_filter_fails_closed(calls: Calls, executor: PipelineExecutor) -> None:
+    """A safety filter that cannot judge keeps nothing: fail-open would show what it hides."""
+    p = build(
+        calls,
+        filters=[{"type": "essential_min_value", "id": "safety", "options": {"fail": True}}],
+        scorers=[{"type": "value_scorer", "id": "by_value"}],
+    )
+    r = run(executor, p)
+    assert statuses(r)["safety"] == "error"
+    assert len(r.batch) == 0 and r.degraded and "safety" in r.failed_components
+    # the same filter working keeps what passes it
+    ok = build(calls, filters=[{"type": "essential_min_value", "id": "safety"}])
+    assert len(run(executor, ok).batch) == 10
+
+
 @pytest.mark.parametrize("slot,comp", [("filters", "min_value"), ("scorers", "value_scorer")])
 def test_failing_inline_component_fails_open(
     calls: Calls, executor: PipelineExecutor, slot: str, comp: str

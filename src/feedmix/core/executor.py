@@ -8,6 +8,9 @@ trace names it and the result reports ``coverage < 1`` and ``degraded``. The col
 costs more than most of them; one with its own ``timeout_ms`` is run on the pool so that it can
 be abandoned. When the deadline has passed, the remaining non-essential components are skipped
 and the candidates gathered so far are ranked and returned (partial results beat no results).
+The one exception to failing open: an *essential filter* (a safety filter) that raises, times out
+or returns an unusable mask removes every candidate, because fail-open there would show what it
+exists to hide.
 """
 
 from __future__ import annotations
@@ -254,6 +257,12 @@ class PipelineExecutor:
     ) -> CandidateBatch:
         """Run one columnar stage: each component's output is checked and applied, or it fails open."""
         stage = StageTrace(name, candidates_in=len(batch), start_ms=_since(t0))
+        if len(batch) == 0:  # nothing to hydrate, judge, score or select: no component is called
+            stage.components += [
+                ComponentTrace(c.identifier, c.KIND, owner=c.owner) for c in runnable(comps, stage)
+            ]
+            trace.stages.append(stage)
+            return batch
         for comp in runnable(comps, stage):
             out = self._inline(query, comp, stage, batch, call, t0)
             if out is not None:
@@ -261,6 +270,11 @@ class PipelineExecutor:
                     batch = apply(batch, out)
                 except (ValueError, TypeError) as exc:
                     self._fail(stage, comp.identifier, "error", exc)
+            unjudged = stage.components[-1].status in ("error", "timeout")
+            if comp.essential and comp.KIND == "filter" and unjudged:
+                # an essential filter (safety) that could not judge the candidates fails closed:
+                # an empty, degraded page is better than posts it was there to keep out
+                batch = batch.head(0)
             stage.components[-1].candidates_out = len(batch)
         stage.candidates_out = len(batch)
         trace.stages.append(stage)

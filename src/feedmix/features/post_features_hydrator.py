@@ -35,6 +35,10 @@ def within_group_percentile(
 
 
 class PostFeaturesHydrator(CandidateHydrator):
+    # runs after the deadline too: the essential NSFW filter judges by its ``over_18`` column (a
+    # gather per column, well under a millisecond)
+    essential = True
+
     def __init__(self, identifier: str, corpus: RedditCorpus) -> None:
         super().__init__(identifier)
         self.corpus = corpus

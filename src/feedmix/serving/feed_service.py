@@ -149,6 +149,9 @@ class FeedService:
         slots = self.pipelines[result.trace.pipeline].components.get(AD_SLOTS)
         if self.ads is None or not isinstance(slots, AdSlotsSelector) or not slots.enabled(result.query):
             return
+        if not body["items"]:  # no organic page, no ads (and no row column to read)
+            body["ads"] = {"slots": 0, "served": 0, "degraded": False}
+            return
         cpu0 = time.thread_time()
         try:
             rows = result.batch.column(ROW)[: len(body["items"])]
