@@ -104,3 +104,26 @@ def test_an_unknown_feature_store_url_fails_at_startup(tmp_path: Path) -> None:
     cfg = FeedmixConfig(state_dir=str(tmp_path), users=10, event_log="memory://", feature_store="bogus://x")
     with pytest.raises(ValueError, match="bogus"):
         Runtime.build(cfg)
+
+
+def test_to_toml_round_trips_every_setting(tmp_path: Path) -> None:
+    cfg = FeedmixConfig(
+        port=18001,
+        posts="demo",
+        now=1376947028.5,
+        users=77,
+        state_dir=str(tmp_path / "s"),
+        feature_store="redis://127.0.0.1:6379/0?prefix=x",
+        shed_target_ms=40.0,
+        ads_enabled=False,
+        ranking_runtime="native",
+        pipeline_params={"home": {"trending.limit": 120, "ad_slots.enabled": False, "a.b": 'x"y'}},
+    )
+    path = tmp_path / "c.toml"
+    path.write_text(cfg.to_toml("a header\nof two lines"))
+    assert FeedmixConfig.from_toml(path) == cfg
+    assert FeedmixConfig.from_toml(tmp_path / "c.toml").to_toml() == cfg.to_toml()
+    # ``now`` unset stays unset
+    plain = FeedmixConfig(state_dir=str(tmp_path / "p"))
+    path.write_text(plain.to_toml())
+    assert FeedmixConfig.from_toml(path).now is None

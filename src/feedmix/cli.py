@@ -31,7 +31,16 @@ def _serve(config: Any) -> None:
         flush=True,
     )
     try:
-        uvicorn.run(app, host=config.host, port=config.port, log_level="warning", access_log=False)
+        # keep-alive longer than a load balancer's idle timeout (60 s on the common ones): a server
+        # that closes first races the client's next request on that connection (a ReadError there)
+        uvicorn.run(
+            app,
+            host=config.host,
+            port=config.port,
+            log_level="warning",
+            access_log=False,
+            timeout_keep_alive=75,
+        )
     finally:
         runtime.close()
 
@@ -208,6 +217,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_bench_serving(args: argparse.Namespace) -> int:
     from feedmix.bench.serving import run_serving_bench
 
+    if args.scenario == "reference":
+        return _bench_reference(args)
+    args.rate = 50.0 if args.rate is None else args.rate
+    args.duration = 30.0 if args.duration is None else args.duration
+    args.warmup = 5.0 if args.warmup is None else args.warmup
     users = [f"u{i:04d}" for i in range(1, args.users + 1)] + ["newcomer-1", "newcomer-2"]
     server_cmd = None
     if args.url is None:
@@ -234,6 +248,40 @@ def cmd_bench_serving(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         plot_path=args.plot,
     )
+    text = json.dumps(result, indent=2)
+    if args.out:
+        with open(args.out, "w") as fh:
+            fh.write(text + "\n")
+    print(text)
+    return 0
+
+
+def _bench_reference(args: argparse.Namespace) -> int:
+    """The reference scenario; ``--rate``/``--duration``/``--warmup`` override its defaults."""
+    import dataclasses
+
+    from feedmix.bench.reference import ReferenceScenario, prepare_reference, run_reference
+
+    if args.url is not None:
+        print("feedmix bench: --scenario reference starts its own server; drop --url", file=sys.stderr)
+        return 2
+    overrides = {
+        k: v
+        for k, v in (("rate_rps", args.rate), ("duration_s", args.duration), ("warmup_s", args.warmup))
+        if v is not None
+    }
+    scenario = dataclasses.replace(ReferenceScenario(), **overrides)
+    if args.prepare_only:
+        result = prepare_reference(args.state, scenario, progress=not args.quiet)
+    else:
+        result = run_reference(
+            args.state,
+            scenario,
+            port=args.port,
+            floor_requests=args.floor_requests,
+            plot_path=args.plot,
+            progress=not args.quiet,
+        )
     text = json.dumps(result, indent=2)
     if args.out:
         with open(args.out, "w") as fh:
@@ -319,9 +367,18 @@ def build_parser() -> argparse.ArgumentParser:
         b.add_argument("--url", default=None, help="a running server (default: start the demo on --port)")
         b.add_argument("--port", type=int, default=18123)
         b.add_argument("--posts", default="demo")
-        b.add_argument("--rate", type=float, default=50.0, help="requests per second")
-        b.add_argument("--duration", type=float, default=30.0, help="measured seconds")
-        b.add_argument("--warmup", type=float, default=5.0)
+        b.add_argument("--rate", type=float, default=None, help="requests per second (default 50)")
+        b.add_argument("--duration", type=float, default=None, help="measured seconds (default 30)")
+        b.add_argument("--warmup", type=float, default=None, help="seconds before measuring (default 5)")
+        b.add_argument(
+            "--scenario",
+            choices=["reference"],
+            help="reference: full corpus, 10k users, 1,000 candidates, trained ranker, ads, plus the"
+            " floor (kernels alone) and the overhead ratio; prepared once into --state",
+        )
+        b.add_argument("--state", default="var/bench/reference", help="the reference scenario's state dir")
+        b.add_argument("--prepare-only", action="store_true", help="reference: build the state, no load")
+        b.add_argument("--floor-requests", type=int, default=200, help="reference: requests replayed alone")
         b.add_argument("--users", type=int, default=500, help="distinct simulated users to cycle through")
         b.add_argument("--limit", type=int, default=25)
         b.add_argument("--out", help="also write the JSON here")
@@ -352,6 +409,9 @@ def build_parser() -> argparse.ArgumentParser:
         "score 1,000 candidates x 100 features with every head: native LightGBM and compiled",
         "feedmix.bench.ranking",
     )
+    from feedmix.bench.scaling import add_scaling_command
+
+    add_scaling_command(bsub)
 
     _forward(
         sub,

@@ -30,6 +30,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -41,6 +42,59 @@ from feedmix.corpus.reddit_corpus import default_data_dir, demo_data_dir
 
 class ConfigFileError(ValueError):
     pass
+
+
+#: TOML section -> key -> FeedmixConfig field (``from_dict`` reads it, ``to_toml`` writes it)
+_TOML_KEYS: dict[str, dict[str, str]] = {
+    "server": {
+        "host": "host",
+        "port": "port",
+        "workers": "workers",
+        "shed_target_ms": "shed_target_ms",
+    },
+    "data": {"posts": "posts", "now": "now"},
+    "users": {"count": "users", "seed": "users_seed"},
+    "stores": {
+        "state_dir": "state_dir",
+        "event_log": "event_log",
+        "seen": "seen_store",
+        "sessions": "session_store",
+        "features": "feature_store",
+    },
+    "features": {
+        "flush_interval_s": "feature_flush_interval_s",
+        "log_sample_rate": "feature_log_sample_rate",
+        "log_dir": "feature_log_dir",
+        "offline_dir": "feature_offline_dir",
+        "replay_window_s": "feature_replay_window_s",
+    },
+    "retrieval": {
+        "index_dir": "index_dir",
+        "build_on_start": "index_build_on_start",
+        "build_kind": "index_build_kind",
+        "watch_interval_s": "index_watch_interval_s",
+    },
+    "ranking": {
+        "registry_dir": "ranking_registry_dir",
+        "watch_interval_s": "ranking_watch_interval_s",
+        "runtime": "ranking_runtime",
+    },
+    "ads": {
+        "store": "ads_store",
+        "assets_dir": "ads_assets_dir",
+        "enabled": "ads_enabled",
+        "counters": "ads_counters",
+        "frequency": "ads_frequency",
+        "dedup": "ads_dedup",
+        "refresh_interval_s": "ads_refresh_interval_s",
+        "demo_campaigns": "ads_demo_campaigns",
+    },
+    "observability": {
+        "otlp_endpoint": "otlp_endpoint",
+        "service_name": "otel_service_name",
+        "trace_sample_rate": "trace_sample_rate",
+    },
+}
 
 
 @dataclass
@@ -159,58 +213,22 @@ class FeedmixConfig:
             raise ConfigFileError(f"{path}: {exc}") from exc
         return cls.from_dict(raw)
 
+    def to_toml(self, header: str = "") -> str:
+        """Every setting as the TOML ``from_toml`` reads back to an equal config (``now`` only when
+        set), so a benchmark can hand a server process exactly the config it built in code."""
+        lines = [f"# {line}" for line in header.splitlines()]
+        for section, keys in _TOML_KEYS.items():
+            values = {k: getattr(self, name) for k, name in keys.items() if getattr(self, name) is not None}
+            lines.append(f"\n[{section}]")
+            lines += [f"{k} = {_toml_value(v)}" for k, v in values.items()]
+        for pipeline, params in self.pipeline_params.items():
+            lines.append(f"\n[pipelines.{pipeline}.params]")
+            lines += [f"{json.dumps(k)} = {_toml_value(v)}" for k, v in params.items()]
+        return "\n".join(lines).lstrip("\n") + "\n"
+
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> FeedmixConfig:
-        mapping = {
-            "server": {
-                "host": "host",
-                "port": "port",
-                "workers": "workers",
-                "shed_target_ms": "shed_target_ms",
-            },
-            "data": {"posts": "posts", "now": "now"},
-            "users": {"count": "users", "seed": "users_seed"},
-            "stores": {
-                "state_dir": "state_dir",
-                "event_log": "event_log",
-                "seen": "seen_store",
-                "sessions": "session_store",
-                "features": "feature_store",
-            },
-            "features": {
-                "flush_interval_s": "feature_flush_interval_s",
-                "log_sample_rate": "feature_log_sample_rate",
-                "log_dir": "feature_log_dir",
-                "offline_dir": "feature_offline_dir",
-                "replay_window_s": "feature_replay_window_s",
-            },
-            "retrieval": {
-                "index_dir": "index_dir",
-                "build_on_start": "index_build_on_start",
-                "build_kind": "index_build_kind",
-                "watch_interval_s": "index_watch_interval_s",
-            },
-            "ranking": {
-                "registry_dir": "ranking_registry_dir",
-                "watch_interval_s": "ranking_watch_interval_s",
-                "runtime": "ranking_runtime",
-            },
-            "ads": {
-                "store": "ads_store",
-                "assets_dir": "ads_assets_dir",
-                "enabled": "ads_enabled",
-                "counters": "ads_counters",
-                "frequency": "ads_frequency",
-                "dedup": "ads_dedup",
-                "refresh_interval_s": "ads_refresh_interval_s",
-                "demo_campaigns": "ads_demo_campaigns",
-            },
-            "observability": {
-                "otlp_endpoint": "otlp_endpoint",
-                "service_name": "otel_service_name",
-                "trace_sample_rate": "trace_sample_rate",
-            },
-        }
+        mapping = _TOML_KEYS
         kwargs: dict[str, Any] = {}
         for section, values in raw.items():
             if section == "pipelines":
@@ -235,3 +253,13 @@ class FeedmixConfig:
             if types[name] == "bool" and not isinstance(value, bool):
                 raise ConfigFileError(f"{name}: expected true or false, got {value!r}")
         return cls(**kwargs)
+
+
+def _toml_value(value: Any) -> str:
+    """A TOML scalar: booleans and numbers as literals, anything else as a basic string (a JSON
+    string of the text is a valid TOML basic string)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(str(value))

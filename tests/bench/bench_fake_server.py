@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import socket
+import threading
+import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import prometheus_client as prom
+import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -126,3 +131,30 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@contextlib.contextmanager
+def running_fake_server() -> Iterator[FakeServer]:
+    """A fresh fake server on its own port, stopped on exit."""
+    app, state = build_app()
+    # uvicorn binds the port itself: handing it a pre-bound socket instead made every keep-alive
+    # request on this machine take ~45 ms (Nagle/delayed-ACK-like stalls), which would swamp the
+    # timings under test.  The port could in theory be taken between probe and bind; that only
+    # makes the fixture fail loudly.
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("fake server did not start")
+        time.sleep(0.01)
+    try:
+        yield FakeServer(f"http://127.0.0.1:{port}", state)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

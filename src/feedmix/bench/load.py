@@ -34,7 +34,10 @@ import numpy as np
 import numpy.typing as npt
 
 PathFor = Callable[[int], str]
-"""Maps the global request index (warm-up included, starting at 0) to a URL path like ``/v1/feed?...``."""
+"""Maps the global request index (warm-up included, starting at 0) to a URL path like ``/v1/feed?...``.
+
+An absolute URL (``http://...``) is sent as it is instead of being appended to the base URL, so one
+generator can spread its schedule over several servers (see :func:`feedmix.bench.serving.spread_over`)."""
 
 ProgressCallback = Callable[[float], None]
 """Called a few times a second with the seconds of the measured window that have elapsed."""
@@ -233,7 +236,8 @@ class _Run:
             return
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
-        task = asyncio.create_task(self._one(self.base_url + path, due, measured))
+        url = path if path.startswith(("http://", "https://")) else self.base_url + path
+        task = asyncio.create_task(self._one(url, due, measured))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 

@@ -115,33 +115,11 @@ def reference_config(
 
 
 def write_config_toml(cfg: Any, path: str | Path) -> Path:
-    """``cfg`` as the TOML file ``feedmix serve --config`` reads (only the keys the scenario sets)."""
-    sections: dict[str, dict[str, Any]] = {
-        "server": {"host": cfg.host, "port": cfg.port, "shed_target_ms": cfg.shed_target_ms},
-        "data": {"posts": cfg.posts},
-        "users": {"count": cfg.users, "seed": cfg.users_seed},
-        "stores": {"state_dir": cfg.state_dir, "event_log": cfg.event_log},
-        "retrieval": {"watch_interval_s": cfg.index_watch_interval_s},
-        "ranking": {"watch_interval_s": cfg.ranking_watch_interval_s, "runtime": cfg.ranking_runtime},
-    }
-    lines = ["# written by feedmix bench serving --scenario reference; `feedmix serve --config` this file"]
-    for name, values in sections.items():
-        lines.append(f"\n[{name}]")
-        lines += [f"{k} = {_toml_value(v)}" for k, v in values.items()]
-    for pipeline, params in cfg.pipeline_params.items():
-        lines.append(f"\n[pipelines.{pipeline}.params]")
-        lines += [f"{json.dumps(k)} = {_toml_value(v)}" for k, v in params.items()]
+    """``cfg`` as the TOML file ``feedmix serve --config`` reads, so the server serves what the
+    benchmark configured (and a reader can start the same server by hand)."""
     out = Path(path)
-    out.write_text("\n".join(lines) + "\n")
+    out.write_text(cfg.to_toml("written by `feedmix bench serving --scenario reference`"))
     return out
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return json.dumps(str(value))  # a JSON string of printable text is a valid TOML basic string
 
 
 def fingerprint(scenario: ReferenceScenario) -> dict[str, Any]:

@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -46,6 +47,18 @@ def feed_path_for(users: Sequence[str], limit: int, feed_path: str = "/v1/feed")
         raise ValueError("users must not be empty")
     paths = [f"{feed_path}?{urlencode({'user_id': u, 'limit': limit})}" for u in users]
     return lambda i: paths[i % len(paths)]
+
+
+def spread_over(base_urls: Sequence[str], path_for: PathFor) -> PathFor:
+    """Request ``i`` goes to ``base_urls[i % len(base_urls)]``: one open-loop schedule, several servers.
+
+    Round-robin, as a load balancer without session affinity would spread it; the paths still come
+    from ``path_for``, so the users' order does not change with the number of servers.
+    """
+    if not base_urls:
+        raise ValueError("base_urls must not be empty")
+    bases = [u.rstrip("/") for u in base_urls]
+    return lambda i: bases[i % len(bases)] + path_for(i)
 
 
 def url_from_server_cmd(cmd: Sequence[str]) -> str:
@@ -223,12 +236,70 @@ async def _measure(
     timeout_s: float,
     progress: bool,
 ) -> tuple[LoadResult, dict[str, Any] | None, str | None]:
+    """One server: :func:`measure_targets` with one target."""
+    m = await measure_targets(
+        [url],
+        path_for,
+        rate,
+        duration_s,
+        warmup_s,
+        max_in_flight=max_in_flight,
+        timeout_s=timeout_s,
+        progress=progress,
+    )
+    base = url.rstrip("/")
+    return m.result, m.breakdowns[base], m.metrics_errors.get(base)
+
+
+@dataclass
+class TargetsMeasurement:
+    """One open-loop run spread over several servers, and each server's cost in the measured window."""
+
+    result: LoadResult
+    #: per base URL: ``server_breakdown`` of its two scrapes (None where ``/metrics`` was unusable)
+    breakdowns: dict[str, dict[str, Any] | None]
+    #: per base URL: why its breakdown is missing
+    metrics_errors: dict[str, str]
+
+    def server_cpu_s(self) -> float | None:
+        """CPU seconds all servers spent in the window; None unless every server reported it."""
+        values = [b.get("server_cpu_s") if b else None for b in self.breakdowns.values()]
+        if not values or any(v is None for v in values):
+            return None
+        return float(sum(v for v in values if v is not None))
+
+    def server_cpu_ms_per_request(self) -> float | None:
+        """All servers' CPU over the window divided by the requests sent to any of them."""
+        cpu = self.server_cpu_s()
+        return cpu / self.result.sent * 1000.0 if cpu is not None and self.result.sent else None
+
+
+async def measure_targets(
+    base_urls: Sequence[str],
+    path_for: PathFor,
+    rate: float,
+    duration_s: float,
+    warmup_s: float,
+    *,
+    max_in_flight: int = 256,
+    timeout_s: float = 10.0,
+    progress: bool = False,
+    label: str = "measure",
+) -> TargetsMeasurement:
+    """Open-loop load at a total ``rate`` spread round-robin over ``base_urls`` (see :func:`spread_over`).
+
+    As :func:`run_serving_bench` does for one server: a warm-up run on the same pool, then a
+    ``/metrics`` scrape of every server, the measured run, and a second scrape of every server, so
+    each breakdown covers the measured window. Every server is divided by the requests it was sent.
+    """
+    bases = [u.rstrip("/") for u in base_urls]
+    spread = spread_over(bases, path_for)
     async with make_client(max_in_flight, timeout_s) as client:
 
         async def load(seconds: float, on_progress: ProgressCallback | None) -> LoadResult:
             return await run_load(
-                url,
-                path_for,
+                bases[0],
+                spread,
                 rate,
                 seconds,
                 client=client,
@@ -239,13 +310,23 @@ async def _measure(
         if warmup_s > 0:
             with _bar("warm-up", warmup_s, progress) as cb:
                 await load(warmup_s, cb)
-        before, why = await _scrape(client, url)
-        with _bar("measure", duration_s, progress) as cb:
+        before = {u: await _scrape(client, u) for u in bases}
+        with _bar(label, duration_s, progress) as cb:
             result = await load(duration_s, cb)
-        after, why_after = (None, None) if before is None else await _scrape(client, url)
-    if before is None or after is None:
-        return result, None, why or why_after
-    return result, server_breakdown(before, after, result.sent), None
+        after = {u: await _scrape(client, u) for u in bases}
+    breakdowns: dict[str, dict[str, Any] | None] = {}
+    errors: dict[str, str] = {}
+    for k, u in enumerate(bases):
+        (b, why_b), (a, why_a) = before[u], after[u]
+        # requests sent to server k: every len(bases)-th of the measured window, which starts at
+        # the first index after the warm-up; the dropped ones are spread evenly enough to ignore
+        sent = len(range(k, result.sent, len(bases)))
+        if b is None or a is None:
+            breakdowns[u] = None
+            errors[u] = why_b or why_a or "no /metrics"
+        else:
+            breakdowns[u] = server_breakdown(b, a, sent)
+    return TargetsMeasurement(result, breakdowns, errors)
 
 
 def run_serving_bench(
