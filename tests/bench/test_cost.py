@@ -50,6 +50,8 @@ def test_a_measured_window_is_priced_per_component_and_team(
     assert cli.main(["cost", str(path), "--core-hour-usd", "0.04"]) == 0
     out = capsys.readouterr().out
     assert "| feed-ranking |" in out and "USD per 1,000 requests" in out
+    # a reference-scenario report carries its load run under "load": the same prices
+    assert cost_report({"floor_ratio": 9.0, "load": run}, core_hour_usd=0.04) == report
     path.write_text(json.dumps({"requests": 0}))
     assert cli.main(["cost", str(path)]) == 2
     assert "requests" in capsys.readouterr().err

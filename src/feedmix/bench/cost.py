@@ -24,7 +24,13 @@ OUTSIDE = "(outside components)"
 
 
 def cost_report(run: dict[str, Any], core_hour_usd: float = DEFAULT_CORE_HOUR_USD) -> dict[str, Any]:
-    """Cost per 1,000 requests from a load run's report; raises ValueError naming what is missing."""
+    """Cost per 1,000 requests from a load run's report; raises ValueError naming what is missing.
+
+    A reference-scenario report (``bench serving --scenario reference``) holds its load run under
+    ``load``; that is what is priced.
+    """
+    if "requests" not in run and isinstance(run.get("load"), dict):
+        run = run["load"]
     requests = int(run.get("requests") or 0)
     if requests <= 0:
         raise ValueError("requests: the run measured no requests")
