@@ -32,3 +32,28 @@ def test_a_clear_favourite_nearly_always_gets_the_slot() -> None:
     # identical posteriors share the slot about equally
     q = slot_propensities(np.full(4, 3.0), np.full(4, 30.0), 1, 4000, np.random.default_rng(1))
     assert np.allclose(q, 0.25, atol=0.03)
+
+
+def test_the_sampled_pool_share_scales_the_logged_propensity() -> None:
+    """A post the source scored only in a sample of the pool was that much less likely to be shown."""
+    from feedmix.core.candidates import CandidateBatch
+    from feedmix.core.params import ParamRegistry
+    from feedmix.core.query import Deadline, Query
+    from feedmix.ranking.exploration_propensity import ExplorationPropensityScorer
+
+    scorer = ExplorationPropensityScorer("prop", slots_param="slots")
+    params = ParamRegistry(scorer.declared_params()).defaults({})
+    query = Query("u", "home", {**params.as_dict(), "slots": 1}, Deadline(1.0), "r1", now=0.0, limit=10)
+    cols = {
+        "score": np.zeros(3),
+        "explore": np.array([True, True, False]),
+        "explore_a": np.array([5.0, 1.0, 0.0]),
+        "explore_b": np.array([10.0, 40.0, 0.0]),
+    }
+    whole = scorer.score(query, CandidateBatch(np.arange(3), cols))["propensity"]
+    sampled = scorer.score(
+        query, CandidateBatch(np.arange(3), {**cols, "explore_inclusion": np.array([0.25, 0.25, 1.0])})
+    )["propensity"]
+    assert whole[2] == sampled[2] == 1.0  # ranked items: shown deterministically
+    assert sampled[0] == pytest.approx(0.25 * whole[0])
+    assert sampled[1] == pytest.approx(max(0.25 * whole[1], 1 / 400))

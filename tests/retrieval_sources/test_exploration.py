@@ -131,3 +131,24 @@ def test_newest_since_is_every_post_since_then_newest_first(corpus: RedditCorpus
     rows = corpus.newest_since(since)
     assert sorted(rows.tolist()) == np.flatnonzero(corpus.created >= since).tolist()
     assert np.all(np.diff(corpus.created[rows]) <= 0)
+
+
+def test_a_large_pool_is_sampled_uniformly_and_the_share_is_carried(corpus: RedditCorpus) -> None:
+    src = ExplorationSource("explore", corpus)
+    young = int(((corpus.now - corpus.created) < 7 * 86400).sum())
+    overrides = {"explore.window_days": 7.0, "explore.limit": 5000, "explore.max_pool": 100}
+    batch = src.fetch(make_query(src, corpus.now, overrides, request_id="r1"))
+    assert young > 100 and len(batch) == 100
+    assert (corpus.now - corpus.created[corpus.rows_of(batch.ids)] < 7 * 86400).all()
+    assert np.allclose(batch.column("explore_inclusion"), 100 / young)
+    again = src.fetch(make_query(src, corpus.now, overrides, request_id="r1"))
+    other = src.fetch(make_query(src, corpus.now, overrides, request_id="r2"))
+    assert np.array_equal(batch.ids, again.ids) and set(batch.ids) != set(other.ids)
+    # over many requests every young post gets its turn (uniform, not newest-first)
+    seen = set()
+    for i in range(200):
+        seen |= set(src.fetch(make_query(src, corpus.now, overrides, request_id=f"s{i}")).ids.tolist())
+    assert len(seen) > 0.9 * young
+    # under the cap nothing is sampled
+    whole = src.fetch(make_query(src, corpus.now, {**overrides, "explore.max_pool": 10**6}))
+    assert len(whole) == young and np.all(whole.column("explore_inclusion") == 1.0)

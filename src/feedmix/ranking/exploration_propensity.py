@@ -9,8 +9,9 @@ re-drawing every candidate's posterior ``draws`` times (a ``[draws, n_explore]``
 one partial sort, vectorised) and counting how often each lands in the top ``slots``.
 
 The estimate is conditional on the candidates the source proposed and the filters kept (the
-source cuts its own list to its ``limit`` best draws first); it is clipped below at
-``1 / (2·draws)`` so an item that was shown never gets a zero propensity (an infinite weight).
+source cuts its own list to its ``limit`` best draws first), times the chance the post was in the
+source's sampled pool (``explore_inclusion``, 1 when the pool was not capped); it is clipped below
+at ``1 / (2·draws)`` so an item that was shown never gets a zero propensity (an infinite weight).
 """
 
 from __future__ import annotations
@@ -60,11 +61,11 @@ class ExplorationPropensityScorer(Scorer):
             explore = np.flatnonzero(batch.column("explore").astype(bool))
             slots = int(query.params.get(self.slots_param, 0) or 0)
             rng = request_rng(query.request_id, self.identifier)
-            propensity[explore] = slot_propensities(
-                batch.column("explore_a")[explore],
-                batch.column("explore_b")[explore],
-                slots,
-                int(self.param(query, "draws")),
-                rng,
+            draws = int(self.param(query, "draws"))
+            p = slot_propensities(
+                batch.column("explore_a")[explore], batch.column("explore_b")[explore], slots, draws, rng
             )
+            if batch.has("explore_inclusion"):
+                p = np.maximum(p * batch.column("explore_inclusion")[explore], 1.0 / (2 * draws))
+            propensity[explore] = p
         return {"score": batch.column("score"), "propensity": propensity}
