@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import socket
 import threading
 import time
 from collections import Counter
@@ -25,6 +24,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+
+from feedmix.bench.scaling import free_port
 
 PROCESS_CPU_S = 0.003
 PIPELINE_WALL_S = 0.002
@@ -48,14 +49,6 @@ class FakeState:
 class FakeServer:
     url: str
     state: FakeState
-
-
-def free_port() -> int:
-    """A port nobody listens on right now (it could be taken before use; tests then fail loudly)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def build_app() -> tuple[Starlette, FakeState]:

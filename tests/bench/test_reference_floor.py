@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import socket
 import types
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ from feedmix.bench.reference import (
     run_reference,
     write_config_toml,
 )
+from feedmix.bench.scaling import free_port
 from feedmix.config import FeedmixConfig
 from feedmix.ranking.ranker_features import ranker_feature_names
 from feedmix.serving.runtime import Runtime
@@ -147,12 +147,6 @@ def test_floor_refuses_nonsense(demo_runtime: Runtime) -> None:
         measure_floor(demo_runtime, ["u0001"], reps=0, progress=False)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_reference_end_to_end_on_the_demo_corpus(tmp_path: Path) -> None:
     """Prepare (sessions, collab index, trained ranker, ads), serve under load, measure the floor."""
     scenario = ReferenceScenario(
@@ -167,7 +161,7 @@ def test_reference_end_to_end_on_the_demo_corpus(tmp_path: Path) -> None:
         warmup_s=1.0,
     )
     report = run_reference(
-        tmp_path / "ref", scenario, port=_free_port(), floor_requests=10, floor_reps=1, progress=False
+        tmp_path / "ref", scenario, port=free_port(), floor_requests=10, floor_reps=1, progress=False
     )
     prep = report["prepared"]
     assert prep["ad_groups"] == 40 and prep["ranker"]["features"] >= 50

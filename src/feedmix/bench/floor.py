@@ -28,12 +28,15 @@ was seen before), so the floor is, if anything, optimistic, and the ratio pessim
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
+
+from tqdm import tqdm
 
 KERNELS = ("ann_search", "feature_gather", "model_inference", "ad_decision")
 
@@ -129,7 +132,7 @@ def measure_floor(
     captured: list[list[_Call]] = []
     candidates: list[int] = []
     try:
-        for user in _progress(users, "floor: capture", progress):
+        for user in tqdm(users, desc="floor: capture", file=sys.stderr, unit="req", disable=not progress):
             body = runtime.feeds.feed("home", user, limit=limit, debug=True)
             captured.append(recorder.take())
             n = _sources_out(body)
@@ -145,7 +148,7 @@ def measure_floor(
     # each pass replays every request in turn, so a call meets the caches the previous requests'
     # different inputs left behind, as in a stream of requests (back-to-back repeats of one call
     # would keep its data hot and flatter the floor)
-    for _ in _progress(range(reps), "floor: replay", progress):
+    for _ in tqdm(range(reps), desc="floor: replay", file=sys.stderr, unit="pass", disable=not progress):
         for request in captured:
             for call in request:
                 t0 = time.process_time()
@@ -175,13 +178,3 @@ def overhead_ratio(cpu_ms_per_request: float | None, floor_ms: float | None) -> 
     if cpu_ms_per_request is None or not floor_ms:
         return None
     return cpu_ms_per_request / floor_ms
-
-
-def _progress(items: Sequence[Any], desc: str, enabled: bool) -> Any:
-    if not enabled:
-        return items
-    import sys
-
-    from tqdm import tqdm
-
-    return tqdm(items, desc=desc, file=sys.stderr, unit="req")

@@ -155,15 +155,11 @@ def prepare_reference(
         return done
     from feedmix.ads.campaign_store import open_campaign_store
     from feedmix.ads.demo_campaigns import seed_demo_campaigns
-    from feedmix.corpus.community_graph import CommunityGraph
     from feedmix.corpus.reddit_corpus import RedditCorpus
-    from feedmix.ranking.learning_loop import run_sessions
-    from feedmix.ranking.model_registry import ModelRegistry
-    from feedmix.ranking.ranker_training import TrainingConfig, train_ranker
+    from feedmix.ranking.learning_loop import run_sessions, train_on_collected
     from feedmix.retrieval.collab_index import NotEnoughInteractions, build_collab_index
     from feedmix.retrieval.embeddings.als_trainer import ALSParams
     from feedmix.retrieval.index_build import COLLAB_DIR
-    from feedmix.simulation.population import Population
 
     state = Path(state_dir).resolve()
     if state.exists():
@@ -196,20 +192,7 @@ def prepare_reference(
     except NotEnoughInteractions as exc:
         collab_summary = {"skipped": str(exc)}
     say("reference: training the ranker")
-    graph = CommunityGraph.from_corpus(corpus)
-    population = Population.generate(corpus, graph, n_users=cfg.users, seed=cfg.users_seed)
-    trained = train_ranker(
-        cfg.event_log,
-        cfg.feature_offline_dir,
-        ModelRegistry(cfg.ranking_registry_dir),
-        corpus,
-        graph,
-        population,
-        served_log_dir=cfg.feature_log_dir,
-        config=TrainingConfig(complete_only=False),
-        promote=True,
-        progress=progress,
-    )
+    trained = train_on_collected(cfg, corpus, progress=progress)
     summary = {
         "fingerprint": fingerprint(scenario),
         "corpus": corpus.describe(),

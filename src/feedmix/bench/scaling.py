@@ -59,6 +59,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from tqdm import tqdm
+
 if TYPE_CHECKING:
     from feedmix.config import FeedmixConfig
     from feedmix.core.trace import RequestTrace
@@ -320,7 +322,7 @@ def measure_runtime(
         for i in range(warmup):
             rt.feeds.feed("home", users[i % len(users)], PAGE, overrides=overrides)
         tracer.traces.clear()
-        bar = _bar(requests, desc, progress)
+        bar = tqdm(total=requests, desc=desc, file=sys.stderr, leave=False, unit="req", disable=not progress)
         cpu0 = time.process_time()
         for i in range(requests):
             user = users[(warmup + i) % len(users)]
@@ -400,22 +402,6 @@ def _component_means(traces: Sequence[RequestTrace]) -> dict[str, dict[str, floa
         }
         for k, rows in sorted(acc.items())
     }
-
-
-class _NoBar:
-    def update(self, n: int) -> None:
-        """No progress shown."""
-
-    def close(self) -> None:
-        """Nothing to close."""
-
-
-def _bar(total: int, desc: str, enabled: bool) -> Any:
-    if not enabled:
-        return _NoBar()
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, file=sys.stderr, leave=False, unit="req")
 
 
 # -- the in-process sweeps ----------------------------------------------------------------------
@@ -637,6 +623,7 @@ class ScalingOptions:
 
 def run_scaling(setup: ScalingSetup, options: ScalingOptions) -> dict[str, Any]:
     """Run the chosen sweeps; a corpus point that fails (e.g. out of memory) is reported, not fatal."""
+    quiet = not options.progress
     for name in options.sweeps:
         if name not in SWEEPS:
             raise ValueError(f"unknown sweep {name!r} (known: {', '.join(SWEEPS)})")
@@ -660,7 +647,8 @@ def run_scaling(setup: ScalingSetup, options: ScalingOptions) -> dict[str, Any]:
         if sweep == "corpus":
             points: list[dict[str, Any]] = []
             skipped: list[dict[str, Any]] = []
-            for posts in _progress(options.corpus_sizes, "corpus sweep", options.progress):
+            sizes = tqdm(options.corpus_sizes, desc="corpus sweep", file=sys.stderr, disable=quiet)
+            for posts in sizes:
                 load0 = _loadavg()
                 try:
                     point = run(
@@ -715,14 +703,6 @@ def _prebuild(setup: ScalingSetup, progress: bool) -> None:
     corpus = base_corpus(setup)
     cfg = point_config(setup, point_dir(setup, len(corpus)))
     ensure_content_index(corpus, Path(cfg.index_dir), cfg.index_build_kind, progress)
-
-
-def _progress(items: Sequence[int], desc: str, enabled: bool) -> Any:
-    if not enabled:
-        return items
-    from tqdm import tqdm
-
-    return tqdm(items, desc=desc, file=sys.stderr, unit="point")
 
 
 def _loadavg() -> float | None:

@@ -26,12 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from feedmix.config import FeedmixConfig
-from feedmix.corpus.community_graph import CommunityGraph
 from feedmix.corpus.reddit_corpus import RedditCorpus
-from feedmix.ranking.learning_loop import closed_loop, loop_config, run_sessions
+from feedmix.ranking.learning_loop import closed_loop, loop_config, run_sessions, train_on_collected
 from feedmix.ranking.model_registry import ModelRegistry
-from feedmix.ranking.ranker_training import TrainingConfig, train_ranker
-from feedmix.simulation.population import Population
 
 HEADS = ("click", "upvote", "comment", "hide")
 #: the third arm: the ranker's value alone, without the freshness and diversity rules
@@ -50,29 +47,16 @@ def run(
 ) -> dict[str, Any]:
     t0 = time.perf_counter()
     corpus = RedditCorpus.load(FeedmixConfig(posts=posts).posts_path())
-    graph = CommunityGraph.from_corpus(corpus)
     collect_cfg = loop_config(state_dir / "collect", posts=posts, users=users, feature_log_sample_rate=0.2)
     report, _ = run_sessions(collect_cfg, corpus, collect, seed, run_id="collect", progress=progress)
-    registry = ModelRegistry(collect_cfg.ranking_registry_dir)
-    population = Population.generate(corpus, graph, n_users=users, seed=collect_cfg.users_seed)
-    summary = train_ranker(
-        collect_cfg.event_log,
-        collect_cfg.feature_offline_dir,
-        registry,
-        corpus,
-        graph,
-        population,
-        served_log_dir=collect_cfg.feature_log_dir,
-        config=TrainingConfig(complete_only=False),
-        promote=True,
-        progress=progress,
-    )
+    summary = train_on_collected(collect_cfg, corpus, progress=progress)
+    registry_root = str(ModelRegistry(collect_cfg.ranking_registry_dir).root)
     arms: dict[str, Any] = {}
     per_session = {}
     for arm, registry_dir, params in (
         ("heuristic", str(state_dir / "no-models"), {}),
-        ("ranker", str(registry.root), {}),
-        ("ranker_no_rules", str(registry.root), NO_RULES),
+        ("ranker", registry_root, {}),
+        ("ranker_no_rules", registry_root, NO_RULES),
     ):
         cfg = loop_config(state_dir / arm, posts=posts, users=users, ranking_registry_dir=registry_dir)
         rep, per_session[arm] = run_sessions(

@@ -19,10 +19,14 @@ from typing import Any
 import numpy as np
 
 from feedmix.config import FeedmixConfig
+from feedmix.corpus.community_graph import CommunityGraph
 from feedmix.corpus.reddit_corpus import RedditCorpus
+from feedmix.ranking.model_registry import ModelRegistry
+from feedmix.ranking.ranker_training import TrainingConfig, train_ranker
 from feedmix.serving.runtime import Runtime
 from feedmix.simulation.behavior import BehaviorModel
 from feedmix.simulation.driver import SimulationReport, mean_ci95, simulate
+from feedmix.simulation.population import Population
 
 
 @dataclass
@@ -83,6 +87,28 @@ def run_sessions(
     finally:
         rt.close()
     return report, np.asarray(report.per_session, dtype=np.float64)
+
+
+def train_on_collected(cfg: FeedmixConfig, corpus: RedditCorpus, *, progress: bool = False) -> dict[str, Any]:
+    """Train the ranker on what ``run_sessions`` logged under ``cfg``, register it in ``cfg``'s
+    registry and promote it; returns ``train_ranker``'s summary.
+
+    Simulated sessions post each reaction with its impression, so open label windows are complete.
+    """
+    graph = CommunityGraph.from_corpus(corpus)
+    population = Population.generate(corpus, graph, n_users=cfg.users, seed=cfg.users_seed)
+    return train_ranker(
+        cfg.event_log,
+        cfg.feature_offline_dir,
+        ModelRegistry(cfg.ranking_registry_dir),
+        corpus,
+        graph,
+        population,
+        served_log_dir=cfg.feature_log_dir,
+        config=TrainingConfig(complete_only=False),
+        promote=True,
+        progress=progress,
+    )
 
 
 def closed_loop(baseline: np.ndarray[Any, Any], treatment: np.ndarray[Any, Any]) -> dict[str, Any]:
