@@ -447,13 +447,13 @@ def build_parser() -> argparse.ArgumentParser:
         asub,
         "simulate",
         "a simulated day of ad traffic: delivery against budget, pacing curves, ad load vs engagement",
-        "feedmix.ads.ads_simulation",
+        "feedmix.ads.simulation.ads_simulation",
     )
     _forward(
         asub,
         "train-pctr",
         "train the position-aware pCTR model from the service's ad log",
-        "feedmix.ads.pctr_training",
+        "feedmix.ads.pctr.pctr_training",
     )
 
     fsub = _features_group(sub)

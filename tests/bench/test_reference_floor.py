@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import feedmix.features.online_features_hydrator as hydrator_module
+import feedmix.components.candidate_hydrators.online_features_hydrator as hydrator_module
 from feedmix.bench.floor import KernelRecorder, measure_floor, overhead_ratio
 from feedmix.bench.reference import (
     MARKER,

@@ -13,12 +13,12 @@ import pytest
 import redis
 from prometheus_client import REGISTRY
 
+from feedmix.components.candidate_hydrators.online_features_hydrator import OnlineFeaturesHydrator
 from feedmix.core import CandidateBatch, Fallback
 from feedmix.core.executor import PipelineExecutor, PipelineResult
 from feedmix.core.pipeline import ComponentRegistry, Pipeline, PipelineConfig
 from feedmix.core.query import Deadline, Query
 from feedmix.events.post_ids import post_id_to_int
-from feedmix.features.online_features_hydrator import OnlineFeaturesHydrator
 from feedmix.features.online_store import OnlineStore, open_online_store
 from feedmix.features.registry import FeatureDefinition, FeatureRegistry
 

@@ -102,7 +102,12 @@ def test_debug_trace_names_every_stage_and_component(client: TestClient) -> None
         "filters",
         "scorers",
         "selectors",
+        "blenders",
+        "synchronous_side_effects",
     ]
+    # the ads step and the scroll session's record are stages like the others, each with its component
+    assert [c["component"] for c in stages["blenders"]["components"]] == ["ad_slots"]
+    assert [c["component"] for c in stages["synchronous_side_effects"]["components"]] == ["session_record"]
     sources = {c["component"]: c for c in stages["sources"]["components"]}
     assert set(sources) == {
         "joined_communities",

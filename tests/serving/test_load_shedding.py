@@ -36,7 +36,8 @@ def test_a_slow_component_sheds_candidates_and_recovery_restores_them(tmp_path: 
     )
     rt = Runtime.build(cfg)
     try:
-        qf = rt.feeds.quality["home"]
+        qf = rt.executor.quality_factor("home")
+        assert qf is not None
         full = rt.feeds.feed("home", "u0001", 10, debug=True)
         assert full["quality_factor"] == 1.0
         full_trending = _trending_in(full)

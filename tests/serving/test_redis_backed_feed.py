@@ -60,7 +60,7 @@ def test_redis_down_degrades_but_serves(tmp_path: Path) -> None:
         assert len(body["items"]) == 20
         assert body["degraded"] is True
         # the first page reads no scroll state, so only the seen store and the session write fail
-        assert set(body["failed_components"]) == {"seen_posts", "session_store"}
+        assert set(body["failed_components"]) == {"seen_posts", "session_record"}
         # without a record of what page 1 served, a cursor could repeat it: none is offered
         assert body["next_cursor"] is None
         ids = np.array([int(it["id"], 36) for it in body["items"]])

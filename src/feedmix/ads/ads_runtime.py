@@ -16,15 +16,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from feedmix.ads.ad_decision import AdServer
-from feedmix.ads.ad_token import AdTokens
-from feedmix.ads.ad_tracker import AdTracker
-from feedmix.ads.campaign_store import CampaignStore
-from feedmix.ads.event_dedup import EventDedup, open_event_dedup
-from feedmix.ads.feed_ads import FeedAds
-from feedmix.ads.frequency_caps import open_frequency_store
-from feedmix.ads.pctr_model import PctrModel, PctrModelFileError, PriorPctr
-from feedmix.ads.spend_counters import open_spend_counters
+from feedmix.ads.api.ad_tracker import AdTracker
+from feedmix.ads.api.event_dedup import EventDedup, open_event_dedup
+from feedmix.ads.decision.ad_decision import AdServer
+from feedmix.ads.decision.ad_token import AdTokens
+from feedmix.ads.decision.feed_ads import FeedAds
+from feedmix.ads.decision.frequency_caps import open_frequency_store
+from feedmix.ads.decision.spend_counters import open_spend_counters
+from feedmix.ads.pctr.pctr_model import PctrModel, PctrModelFileError, PriorPctr
+from feedmix.ads.store.campaign_store import CampaignStore
 from feedmix.config import FeedmixConfig
 from feedmix.corpus.reddit_corpus import RedditCorpus
 from feedmix.features.offline.served_log import ServedFeatureLog

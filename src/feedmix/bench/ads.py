@@ -1,8 +1,8 @@
 """``feedmix bench ads``: the ad decision (eligibility, frequency, pacing, pCTR, auction, budget reserve).
 
 For each size (default 10k and 100k active ad groups over the demo slice's real community names):
-generate the campaigns (seeded, :mod:`feedmix.ads.synthetic_campaigns`), train the pCTR model on a
-generated log (:mod:`feedmix.ads.ad_log_generator`, 3 impressions per ad group, at least 200k),
+generate the campaigns (seeded, :mod:`feedmix.ads.store.synthetic_campaigns`), train the pCTR model on a
+generated log (:mod:`feedmix.ads.pctr.ad_log_generator`, 3 impressions per ad group, at least 200k),
 build the targeting index (build seconds and bytes of its arrays reported), then time
 ``AdServer.decide`` for ``--requests`` random home-feed-like requests with 3 ad slots: wall time
 (``perf_counter``) and CPU time of the calling thread (``thread_time``) per decision, p50/p90/p99.
@@ -32,12 +32,12 @@ from typing import Any
 
 import numpy as np
 
-from feedmix.ads.ad_decision import AdServer
-from feedmix.ads.ad_log_generator import generate_ad_log
-from feedmix.ads.frequency_caps import FrequencyStore, MemoryFrequencyStore, open_frequency_store
-from feedmix.ads.pctr_model import PctrModel
-from feedmix.ads.spend_counters import MemorySpendCounters, SpendCounters, open_spend_counters
-from feedmix.ads.synthetic_campaigns import random_request, synthetic_snapshot
+from feedmix.ads.decision.ad_decision import AdServer
+from feedmix.ads.decision.frequency_caps import FrequencyStore, MemoryFrequencyStore, open_frequency_store
+from feedmix.ads.decision.spend_counters import MemorySpendCounters, SpendCounters, open_spend_counters
+from feedmix.ads.pctr.ad_log_generator import generate_ad_log
+from feedmix.ads.pctr.pctr_model import PctrModel
+from feedmix.ads.store.synthetic_campaigns import random_request, synthetic_snapshot
 from feedmix.bench.latency_summary import percentiles_ms
 from feedmix.config import FeedmixConfig
 from feedmix.corpus.reddit_corpus import RedditCorpus

@@ -43,12 +43,12 @@ import redis
 from redis.utils import HIREDIS_AVAILABLE
 
 from feedmix.bench.latency_summary import percentiles_ms
+from feedmix.components.candidate_hydrators.online_features_hydrator import OnlineFeaturesHydrator
 from feedmix.core.candidates import CandidateBatch
 from feedmix.core.params import ParamRegistry, Params
 from feedmix.core.query import Deadline, Query
 from feedmix.features.entity_keys import post_keys
 from feedmix.features.memory_online_store import MemoryOnlineStore
-from feedmix.features.online_features_hydrator import OnlineFeaturesHydrator
 from feedmix.features.online_store import OnlineStore
 from feedmix.features.redis_online_store import RedisOnlineStore
 from feedmix.features.registry import FeatureDefinition, FeatureRegistry

@@ -82,7 +82,7 @@ class KernelRecorder:
 def instrument(runtime: Any, recorder: KernelRecorder) -> list[str]:
     """Wrap the kernels ``runtime`` serves with; returns the kernels found (a missing collab index,
     ranker or ad server leaves its kernel out, and the report says so)."""
-    import feedmix.features.online_features_hydrator as hydrator
+    import feedmix.components.candidate_hydrators.online_features_hydrator as hydrator
 
     found: list[str] = []
     indexes = runtime.indexes

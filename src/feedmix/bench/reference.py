@@ -153,10 +153,10 @@ def prepare_reference(
     done = prepared(state_dir, scenario)
     if done is not None:
         return done
-    from feedmix.ads.campaign_store import open_campaign_store
-    from feedmix.ads.demo_campaigns import seed_demo_campaigns
+    from feedmix.ads.store.campaign_store import open_campaign_store
+    from feedmix.ads.store.demo_campaigns import seed_demo_campaigns
     from feedmix.corpus.reddit_corpus import RedditCorpus
-    from feedmix.ranking.learning_loop import run_sessions, train_on_collected
+    from feedmix.eval.learning_loop import run_sessions, train_on_collected
     from feedmix.retrieval.collab_index import NotEnoughInteractions, build_collab_index
     from feedmix.retrieval.embeddings.als_trainer import ALSParams
     from feedmix.retrieval.index_build import COLLAB_DIR

@@ -2,6 +2,7 @@
 
 from feedmix.core.candidates import CandidateBatch
 from feedmix.core.components import (
+    Blender,
     CandidateHydrator,
     CandidateSource,
     Component,
@@ -12,12 +13,14 @@ from feedmix.core.components import (
     Scorer,
     Selector,
     SideEffect,
+    SynchronousSideEffect,
 )
 from feedmix.core.params import ParamError, Params, ParamSpec
 from feedmix.core.pipeline import ConfigError, Pipeline, PipelineConfig
 from feedmix.core.query import Deadline, Query
 
 __all__ = [
+    "Blender",
     "CandidateBatch",
     "CandidateHydrator",
     "CandidateSource",
@@ -37,4 +40,5 @@ __all__ = [
     "Scorer",
     "Selector",
     "SideEffect",
+    "SynchronousSideEffect",
 ]

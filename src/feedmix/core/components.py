@@ -4,10 +4,18 @@ A product engineer writes a subclass with one method and, if it needs knobs, a `
 Everything else (enable switch, timeout, failure handling, tracing, metrics) is the framework's.
 Every component gets two params for free: ``<id>.enabled`` (the kill switch) and
 ``<id>.timeout_ms`` (0 = no own timeout; the request deadline still applies).
+
+Components also declare the data they touch: ``READS``/``WRITES`` name candidate columns,
+``READS_QUERY``/``WRITES_QUERY`` query features. Building a pipeline checks them in slot order, so
+a column nobody upstream writes is a configuration error at startup, not a ``KeyError`` (or an
+empty page) in the middle of a request. A name ending in ``.*`` stands for a family of columns
+(``f.*``, ``score.*``) and is not checked. Components whose columns depend on their options set
+the instance attributes (``self.reads_query = (feature,)``) in ``__init__``.
 """
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -62,11 +70,41 @@ class Component:
     #: a thread hop costs more than it saves (the GIL serialises it anyway); components that wait on
     #: a network store leave this False so their waits overlap. Ignored when ``timeout_ms`` is set.
     inline: bool = False
+    #: candidate columns read and written; query features read and written (see the module docstring)
+    READS: ClassVar[tuple[str, ...]] = ()
+    WRITES: ClassVar[tuple[str, ...]] = ()
+    READS_QUERY: ClassVar[tuple[str, ...]] = ()
+    WRITES_QUERY: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, identifier: str, **options: Any) -> None:
         self.identifier = validate_identifier(identifier)
         if options:
             raise TypeError(f"{type(self).__name__} got unknown options: {sorted(options)}")
+        self.reads: tuple[str, ...] = tuple(self.READS)
+        self.writes: tuple[str, ...] = tuple(self.WRITES)
+        self.reads_query: tuple[str, ...] = tuple(self.READS_QUERY)
+        self.writes_query: tuple[str, ...] = tuple(self.WRITES_QUERY)
+
+    @classmethod
+    def from_deps(cls, identifier: str, deps: Any, **options: Any) -> Component:
+        """Build the component for a pipeline: constructor parameters named like an attribute of
+        ``deps`` (the process's corpus, stores, indexes) are taken from it, the rest are the
+        config's ``options``. Naming the parameter is all the wiring a component needs; a component
+        whose parameters cannot match those names overrides this method.
+        """
+        params = list(inspect.signature(cls.__init__).parameters.values())[2:]  # self, identifier
+        kwargs: dict[str, Any] = {}
+        for param in params:
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD) or not hasattr(deps, param.name):
+                continue
+            if param.name in options:
+                raise ValueError(f"option {param.name!r} is a dependency the process wires, not an option")
+            value = getattr(deps, param.name)
+            if value is None and param.default is param.empty:
+                raise ValueError(f"needs the dependency {param.name!r}, which this process did not wire")
+            if value is not None or param.default is param.empty:
+                kwargs[param.name] = value
+        return cls(identifier, **kwargs, **options)
 
     def param(self, query: Query, name: str) -> Any:
         return query.params[f"{self.identifier}.{name}"]
@@ -174,6 +212,20 @@ class Selector(Component):
         raise NotImplementedError
 
 
+class Blender(Component):
+    """Mixes other items into the final page (ads into a feed): gets the selected page, best first
+    and at most ``query.limit`` long, and returns the mixed page as one batch, the page's rows in
+    their order with the new rows between them (told apart by a ``kind`` column). It runs under the
+    same deadline, trace and failure policy as every other stage: if it fails, the page is served
+    unmixed and the blender is named in ``failed_components``.
+    """
+
+    KIND = "blender"
+
+    def blend(self, query: Query, batch: CandidateBatch) -> CandidateBatch:
+        raise NotImplementedError
+
+
 class SideEffect(Component):
     """Runs after the response is ready (impression logs, caches); can neither fail nor delay it."""
 
@@ -181,3 +233,12 @@ class SideEffect(Component):
 
     def run(self, query: Query, result: Any) -> None:
         raise NotImplementedError
+
+
+class SynchronousSideEffect(SideEffect):
+    """A side effect the response depends on (the scroll session's record of what it served: without
+    it page 2 could repeat page 1). It runs on the request thread after the page exists and before the
+    response leaves; a failure is named in ``failed_components`` and the trace, never raised.
+    """
+
+    KIND = "synchronous_side_effect"

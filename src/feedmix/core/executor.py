@@ -8,6 +8,13 @@ trace names it and the result reports ``coverage < 1`` and ``degraded``. The col
 costs more than most of them; one with its own ``timeout_ms`` is run on the pool so that it can
 be abandoned. When the deadline has passed, the remaining non-essential components are skipped
 and the candidates gathered so far are ranked and returned (partial results beat no results).
+After the selectors cut the page to ``query.limit``, the blenders mix other items in (ads), and the
+synchronous side effects (the scroll session's record) run before the result is returned; the
+other side effects run on their own thread after it.
+Scores that are NaN or infinite are never ranked first: they sink below every finite score, are
+counted (``feedmix_non_finite_scores_total``) and traced (``non_finite_scores`` of the scorers stage).
+Load shedding is the executor's too: with ``shedding`` set, each pipeline has a quality factor that
+scales every source's candidate budget (except budgets the request set itself) while it runs late.
 The one exception to failing open: an *essential filter* (a safety filter) that raises, times out
 or returns an unusable mask removes every candidate, because fail-open there would show what it
 exists to hide.
@@ -15,6 +22,7 @@ exists to hide.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import time
@@ -28,7 +36,8 @@ import numpy as np
 
 from feedmix.core import metrics
 from feedmix.core.candidates import CandidateBatch
-from feedmix.core.components import Component, Fallback
+from feedmix.core.components import Component, Fallback, SynchronousSideEffect
+from feedmix.core.load_shedding import QualityFactor, SheddingParams, budget_overrides
 from feedmix.core.otel_tracing import NOOP_TRACER, RequestTracer
 from feedmix.core.pipeline import Pipeline
 from feedmix.core.query import Query
@@ -49,6 +58,15 @@ class PipelineResult:
     trace: RequestTrace
     #: names of the sources, indexed by the ``source`` column
     source_names: list[str]
+    #: share of each source's candidate budget this request used (below 1: load shedding)
+    quality_factor: float = 1.0
+    #: the selected candidates before the blenders mixed other items in (None: nothing was blended)
+    selected: CandidateBatch | None = None
+
+    @property
+    def page(self) -> CandidateBatch:
+        """The pipeline's own candidates on the page (without blended items such as ads)."""
+        return self.batch if self.selected is None else self.selected
 
     @property
     def coverage(self) -> float:
@@ -78,6 +96,23 @@ def _apply_scores(batch: CandidateBatch, out: Any) -> CandidateBatch:
     return batch.with_columns({k: np.asarray(v, dtype=np.float64) for k, v in cols.items()})
 
 
+def _apply_blend(batch: CandidateBatch, out: Any) -> CandidateBatch:
+    if not isinstance(out, CandidateBatch):
+        raise TypeError(f"a blender must return a CandidateBatch, not {type(out).__name__}")
+    return out
+
+
+def sink_non_finite(scores: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], int]:
+    """Best-first order of ``scores`` with NaN and infinite scores after every finite one (in their
+    batch order), and how many there were: a broken model must not put its garbage on top."""
+    bad = ~np.isfinite(scores)
+    n_bad = int(bad.sum())
+    if not n_bad:
+        return np.argsort(-scores, kind="stable"), 0
+    key = np.where(bad, np.inf, -scores)  # ascending: the best finite score first, the bad ones last
+    return np.argsort(key, kind="stable"), n_bad
+
+
 def _apply_selection(batch: CandidateBatch, picked: Any) -> CandidateBatch:
     idx = np.asarray(picked, dtype=np.intp)
     if idx.ndim != 1 or (len(idx) and (idx.min() < 0 or idx.max() >= len(batch))):
@@ -102,9 +137,16 @@ class PipelineExecutor:
     """
 
     def __init__(
-        self, workers: int = 8, side_effect_workers: int = 1, tracer: RequestTracer = NOOP_TRACER
+        self,
+        workers: int = 8,
+        side_effect_workers: int = 1,
+        tracer: RequestTracer = NOOP_TRACER,
+        shedding: SheddingParams | None = None,
     ) -> None:
         self.tracer = tracer
+        self.shedding = shedding
+        #: per pipeline name, the load-shedding controller (created on the pipeline's first request)
+        self.quality: dict[str, QualityFactor] = {}
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="feedmix-stage")
         self._side_pool = ThreadPoolExecutor(
             max_workers=side_effect_workers, thread_name_prefix="feedmix-side"
@@ -116,19 +158,48 @@ class PipelineExecutor:
 
     # -- one request ---------------------------------------------------------------------------
 
+    def quality_factor(self, pipeline: str) -> QualityFactor | None:
+        if self.shedding is None:
+            return None
+        qf = self.quality.get(pipeline)
+        if qf is None:
+            qf = self.quality.setdefault(pipeline, QualityFactor(pipeline, self.shedding))
+        return qf
+
     def run(self, pipeline: Pipeline, query: Query) -> PipelineResult:
         wall0, cpu0 = time.perf_counter(), time.thread_time()
         trace = RequestTrace(
             pipeline=pipeline.name, request_id=query.request_id, start_unix_ns=time.time_ns()
         )
         source_names = [s.identifier for s in pipeline.sources]
+        qf = self.quality_factor(pipeline.name)
+        factor = qf.factor if qf is not None else 1.0
+        if factor < 1.0:
+            shed = budget_overrides(factor, pipeline.sources, query.params.as_dict(), query.params.explicit)
+            query = dataclasses.replace(query, params=query.params.override(shed, explicit=False))
+        result = self._run(pipeline, query, trace, source_names, wall0, cpu0)
+        result.quality_factor = factor
+        if qf is not None:
+            qf.observe(result.trace.wall_ms)
+        return result
 
+    def _run(
+        self,
+        pipeline: Pipeline,
+        query: Query,
+        trace: RequestTrace,
+        source_names: list[str],
+        wall0: float,
+        cpu0: float,
+    ) -> PipelineResult:
         gate_stage = StageTrace("gates")
         passed = {g.identifier: self._gate(g, query, gate_stage, wall0) for g in pipeline.gates}
         if pipeline.gates:
             trace.stages.append(gate_stage)
         if not all(passed.values()):
-            return self._finish(pipeline, query, CandidateBatch.empty(), trace, source_names, wall0, cpu0)
+            return self._finish(
+                PipelineResult(query, CandidateBatch.empty(), trace, source_names), wall0, cpu0
+            )
 
         def runnable(comps: Sequence[Component], stage: StageTrace) -> list[Any]:
             out = []
@@ -203,7 +274,11 @@ class PipelineExecutor:
             _apply_scores,
             wall0,
         )
-        batch = batch.take(np.argsort(-batch.column(SCORE_COLUMN), kind="stable"))
+        order, n_bad = sink_non_finite(batch.column(SCORE_COLUMN))
+        batch = batch.take(order)
+        if n_bad:
+            trace.stages[-1].non_finite_scores = n_bad
+            metrics.NON_FINITE_SCORES.labels(pipeline.name).inc(n_bad)
         batch = self._stage(
             query,
             trace,
@@ -217,31 +292,46 @@ class PipelineExecutor:
         )
         batch = batch.head(query.limit)
         trace.stages[-1].candidates_out = len(batch)
+        selected = batch
+        if pipeline.blenders:
+            batch = self._stage(
+                query,
+                trace,
+                "blenders",
+                runnable,
+                pipeline.blenders,
+                batch,
+                lambda c, b: c.blend(query, b),
+                _apply_blend,
+                wall0,
+            )
 
-        result = self._finish(pipeline, query, batch, trace, source_names, wall0, cpu0)
-        for comp in runnable(pipeline.side_effects, StageTrace("side_effects")):
-            self._side_pool.submit(self._side_effect, pipeline.name, comp, query, result)
+        result = PipelineResult(query, batch, trace, source_names, selected=selected)
+        side_effects = runnable(pipeline.side_effects, StageTrace("side_effects"))
+        synchronous = [c for c in side_effects if isinstance(c, SynchronousSideEffect)]
+        if synchronous:
+            stage = StageTrace("synchronous_side_effects", candidates_in=len(batch), start_ms=_since(wall0))
+            for comp in synchronous:
+                self._inline(query, comp, stage, batch, lambda c, b: c.run(query, result), wall0)
+            stage.candidates_out = len(batch)
+            trace.stages.append(stage)
+        self._finish(result, wall0, cpu0)
+        for comp in side_effects:
+            if not isinstance(comp, SynchronousSideEffect):
+                self._side_pool.submit(self._side_effect, pipeline.name, comp, query, result)
         return result
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _finish(
-        self,
-        pipeline: Pipeline,
-        query: Query,
-        batch: CandidateBatch,
-        trace: RequestTrace,
-        source_names: list[str],
-        wall0: float,
-        cpu0: float,
-    ) -> PipelineResult:
+    def _finish(self, result: PipelineResult, wall0: float, cpu0: float) -> PipelineResult:
+        trace = result.trace
         trace.wall_ms = (time.perf_counter() - wall0) * 1000.0
         # CPU of this thread plus what the pool spent on this request's concurrent components
         pooled = sum(s.pool_cpu_ms for s in trace.stages)
         trace.cpu_ms = (time.thread_time() - cpu0) * 1000.0 + pooled
         metrics.record(trace)
-        self.tracer.record(trace, len(batch))
-        return PipelineResult(query, batch, trace, source_names)
+        self.tracer.record(trace, len(result.batch))
+        return result
 
     def _stage(
         self,

@@ -84,12 +84,13 @@ class QualityFactor:
 
 
 def budget_overrides(
-    factor: float, sources: Iterable[Any], defaults: Mapping[str, Any], requested: Mapping[str, Any]
+    factor: float, sources: Iterable[Any], defaults: Mapping[str, Any], requested: Iterable[str]
 ) -> dict[str, int]:
     """Scaled budget params of ``sources`` (components with ``declared_params``), except the ones the
     request set itself; empty at factor 1."""
     if factor >= 1.0:
         return {}
+    requested = set(requested)
     out: dict[str, int] = {}
     for source in sources:
         for spec in source.declared_params():

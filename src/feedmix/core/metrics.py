@@ -45,6 +45,11 @@ COMPONENT_LATENCY = Histogram(
     ["pipeline", "stage", "component"],
     buckets=_LATENCY_BUCKETS,
 )
+NON_FINITE_SCORES = Counter(
+    "feedmix_non_finite_scores_total",
+    "Candidates whose score was NaN or infinite (ranked last)",
+    ["pipeline"],
+)
 COMPONENT_CPU = Counter(
     "feedmix_component_cpu_seconds_total", "CPU time of a component", ["pipeline", "component", "owner"]
 )

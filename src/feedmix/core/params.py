@@ -7,6 +7,7 @@ fails loudly instead of silently doing nothing.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -117,11 +118,18 @@ class ParamRegistry:
 class Params:
     """Resolved param values for one request. Read-only; ``override`` returns a new object."""
 
-    __slots__ = ("_registry", "_values")
+    __slots__ = ("_registry", "_values", "explicit")
 
-    def __init__(self, values: Mapping[str, ParamValue], registry: ParamRegistry) -> None:
+    def __init__(
+        self,
+        values: Mapping[str, ParamValue],
+        registry: ParamRegistry,
+        explicit: frozenset[str] = frozenset(),
+    ) -> None:
         self._values = dict(values)
         self._registry = registry
+        #: the names a request (or an experiment) set itself: load shedding leaves those alone
+        self.explicit = explicit
 
     def __getitem__(self, name: str) -> ParamValue:
         try:
@@ -141,12 +149,14 @@ class Params:
     def bool(self, name: str) -> bool:
         return bool(self[name])
 
-    def override(self, overrides: Mapping[str, Any]) -> Params:
-        """Validate every override first, so a bad one changes nothing."""
+    def override(self, overrides: Mapping[str, Any], explicit: builtins.bool = True) -> Params:
+        """Validate every override first, so a bad one changes nothing. ``explicit=False`` marks an
+        adjustment by the platform (load shedding) rather than a choice of the request."""
         checked = {name: self._registry.spec(name).validate(raw) for name, raw in overrides.items()}
         values = dict(self._values)
         values.update(checked)
-        return Params(values, self._registry)
+        names = self.explicit | frozenset(checked) if explicit else self.explicit
+        return Params(values, self._registry, names)
 
     def as_dict(self) -> dict[str, ParamValue]:
         return dict(self._values)

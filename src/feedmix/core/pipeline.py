@@ -8,11 +8,15 @@ param defaults all raise ``ConfigError`` at build time, never during a request.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import importlib
+import pkgutil
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from feedmix.core.components import (
+    Blender,
     CandidateHydrator,
     CandidateSource,
     Component,
@@ -72,8 +76,11 @@ SLOTS: dict[str, type[Component]] = {
     "filters": Filter,
     "scorers": Scorer,
     "selectors": Selector,
+    "blenders": Blender,
     "side_effects": SideEffect,
 }
+#: the columns the executor itself adds when it merges the sources
+FRAMEWORK_COLUMNS = ("source", "score")
 
 
 @dataclass
@@ -87,6 +94,7 @@ class PipelineConfig:
     filters: Sequence[Any] = ()
     scorers: Sequence[Any] = ()
     selectors: Sequence[Any] = ()
+    blenders: Sequence[Any] = ()
     side_effects: Sequence[Any] = ()
     #: overrides of param defaults for this pipeline (validated at build time)
     params: Mapping[str, Any] = field(default_factory=dict)
@@ -103,6 +111,16 @@ class PipelineConfig:
 
 T = TypeVar("T", bound=Component)
 Factory = Callable[..., Component]
+
+
+def class_name_for(type_name: str) -> str:
+    """The one naming rule: config type ``seen_posts_filter`` is module ``seen_posts_filter.py``
+    holding class ``SeenPostsFilter``."""
+    return "".join(part.capitalize() for part in type_name.split("_"))
+
+
+def type_name_for(class_name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", class_name).lower()
 
 
 class ComponentRegistry:
@@ -133,6 +151,37 @@ class ComponentRegistry:
 
     def types(self) -> list[str]:
         return sorted(self._factories)
+
+    def discover(self, package: str) -> list[str]:
+        """Register every component module under ``package`` (one component per module, in one
+        sub-package per kind), by the naming rule of :func:`class_name_for`; returns the types.
+
+        A module that breaks the rule (no class of its name, a class that is no component, or a
+        component of another kind than its folder) is an error here, so it can never be
+        registered under a name nobody would guess.
+        """
+        root = importlib.import_module(package)
+        found: list[str] = []
+        for info in sorted(pkgutil.walk_packages(root.__path__, prefix=f"{package}."), key=lambda i: i.name):
+            if info.ispkg:
+                continue
+            module = importlib.import_module(info.name)
+            type_name = info.name.rsplit(".", 1)[-1]
+            if type_name.startswith("_"):
+                continue
+            cls = getattr(module, class_name_for(type_name), None)
+            if not isinstance(cls, type) or not issubclass(cls, Component):
+                raise ConfigError(
+                    f"{info.name} must define the component class {class_name_for(type_name)}"
+                    " (module, class and type name follow one rule)"
+                )
+            folder = info.name.rsplit(".", 2)[-2]  # the kind's folder is named like its pipeline slot
+            base = SLOTS.get(folder)
+            if base is None or not issubclass(cls, base):
+                raise ConfigError(f"{info.name}: {cls.__name__} is not a {folder[:-1]} (it is filed by kind)")
+            self.register(type_name, cls.from_deps)
+            found.append(type_name)
+        return found
 
     def create(self, spec: ComponentSpec, deps: Any) -> Component:
         try:
@@ -169,6 +218,7 @@ class Pipeline:
         self.filters: list[Filter] = slots["filters"]  # type: ignore[assignment]
         self.scorers: list[Scorer] = slots["scorers"]  # type: ignore[assignment]
         self.selectors: list[Selector] = slots["selectors"]  # type: ignore[assignment]
+        self.blenders: list[Blender] = slots["blenders"]  # type: ignore[assignment]
         self.side_effects: list[SideEffect] = slots["side_effects"]  # type: ignore[assignment]
         self.components: dict[str, Component] = {c.identifier: c for s in slots.values() for c in s}
         self.component_gates = gates_of
@@ -216,6 +266,7 @@ class Pipeline:
                 raise ConfigError(f"component {comp_id!r} names undeclared gates {sorted(missing)}")
         if not slots["sources"]:
             raise ConfigError(f"pipeline {config.name!r} has no candidate sources")
+        check_columns(config.name, slots)
         return cls(config, slots, gates_of)
 
     def params(self, overrides: Mapping[str, Any] | None = None) -> Params:
@@ -226,3 +277,40 @@ class Pipeline:
         comp = self.components[identifier]
         assert isinstance(comp, kind)
         return comp
+
+
+def _declared(names: Iterable[str]) -> set[str]:
+    return {n for n in names if not n.endswith(".*")}
+
+
+def check_columns(pipeline: str, slots: Mapping[str, Sequence[Component]]) -> None:
+    """Every column and query feature a component reads is written upstream of it, in slot order.
+
+    Query hydrators run concurrently, so what they write is available from the sources on; the
+    sources' columns are merged (a column some source lacks is zero-filled), then each columnar
+    stage adds what it writes for the stages after it.
+    """
+    query_features: set[str] = set()
+    for comp in slots["query_hydrators"]:
+        query_features |= set(comp.writes_query)
+    columns: set[str] = set(FRAMEWORK_COLUMNS)
+    for comp in slots["sources"]:
+        columns |= set(comp.writes)
+    for slot in SLOTS:
+        if slot in ("gates", "query_hydrators"):
+            continue
+        for comp in slots[slot]:
+            missing_q = sorted(_declared(comp.reads_query) - query_features)
+            if missing_q:
+                raise ConfigError(
+                    f"pipeline {pipeline!r}: {slot} component {comp.identifier!r} reads query feature"
+                    f" {missing_q[0]!r}, which no query hydrator writes (written: {sorted(query_features)})"
+                )
+            if slot != "sources":
+                missing = sorted(_declared(comp.reads) - columns)
+                if missing:
+                    raise ConfigError(
+                        f"pipeline {pipeline!r}: {slot} component {comp.identifier!r} reads column"
+                        f" {missing[0]!r}, which nothing upstream writes (written: {sorted(columns)})"
+                    )
+                columns |= set(comp.writes)

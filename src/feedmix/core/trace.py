@@ -39,6 +39,8 @@ class StageTrace:
     pool_cpu_ms: float = 0.0
     #: when it started, in ms after the request started
     start_ms: float = 0.0
+    #: scores that were NaN or infinite after this stage (sunk below every finite score)
+    non_finite_scores: int = 0
 
 
 @dataclass

@@ -27,7 +27,7 @@ from typing import Any
 
 from feedmix.config import FeedmixConfig
 from feedmix.corpus.reddit_corpus import RedditCorpus
-from feedmix.ranking.learning_loop import closed_loop, loop_config, run_sessions, train_on_collected
+from feedmix.eval.learning_loop import closed_loop, loop_config, run_sessions, train_on_collected
 from feedmix.ranking.model_registry import ModelRegistry
 
 HEADS = ("click", "upvote", "comment", "hide")

@@ -1,1 +1,13 @@
-"""The concrete feeds: component wiring for each surface."""
+"""The products: each surface's pipeline declared as configuration over the component library.
+
+``PIPELINES`` is every product the platform serves; serving builds them all at startup.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from feedmix.products.community_feed import COMMUNITY_FEED
+from feedmix.products.home_feed import HOME_FEED
+
+PIPELINES: dict[str, dict[str, Any]] = {"home": HOME_FEED, "community": COMMUNITY_FEED}

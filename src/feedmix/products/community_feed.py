@@ -8,32 +8,27 @@ from __future__ import annotations
 
 from typing import Any
 
+from feedmix.products.shared import POST_FEATURES, SAFETY_AND_SEEN_FILTERS, SERVED_RECORDS, USER_CONTEXT
+
 COMMUNITY_FEED: dict[str, Any] = {
     "surface": "community",
-    "query_hydrators": ["community_context", "user_profile", "seen_posts", "session_served"],
+    "query_hydrators": [{"type": "community_context_hydrator", "id": "community_context"}, *USER_CONTEXT],
     "sources": [
         {
-            "type": "community_posts",
+            "type": "community_posts_source",
             "id": "community_top",
             "options": {"communities_feature": "feed.communities"},
         },
-        {"type": "fresh", "id": "community_fresh", "options": {"communities_feature": "feed.communities"}},
-    ],
-    "candidate_hydrators": [
-        "post_features",
         {
-            "type": "online_features",
-            "options": {"entities": ["post", "community", "user_community", "user"]},
+            "type": "fresh_source",
+            "id": "community_fresh",
+            "options": {"communities_feature": "feed.communities"},
         },
     ],
-    "filters": [
-        {"type": "seen_filter", "id": "served_in_session", "options": {"feature": "session.served"}},
-        {"type": "seen_filter", "id": "seen_posts_filter", "options": {"feature": "user.seen"}},
-        "nsfw_filter",
-        "duplicate_content_filter",
-    ],
+    "candidate_hydrators": POST_FEATURES,
+    "filters": SAFETY_AND_SEEN_FILTERS,
     "scorers": ["heuristic_scorer"],
-    "side_effects": ["served_mix"],
+    "side_effects": SERVED_RECORDS,
     "params": {
         "community_top.per_community": 500,
         "community_top.window_days": 3650.0,

@@ -1,15 +1,20 @@
-"""What the product components are built from: data and stores, wired once per process."""
+"""What the product components are built from: data and stores, wired once per process.
+
+A component names what it needs by constructor parameter (``corpus``, ``seen``, ``online_store``...);
+``Component.from_deps`` hands it the field of the same name, so wiring a new component is nothing.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from feedmix.ads.decision.feed_ads import FeedAds
 from feedmix.corpus.community_graph import CommunityGraph
 from feedmix.corpus.reddit_corpus import RedditCorpus
 from feedmix.features.offline.served_log import ServedFeatureLog
 from feedmix.features.online_store import OnlineStore
-from feedmix.ranking.ranker_scorer import ModelSource
-from feedmix.retrieval.exploration_source import EngagementCounts
+from feedmix.ranking.model_source import ModelSource
+from feedmix.retrieval.engagement_counts import EngagementCounts
 from feedmix.retrieval.served_indexes import ServedIndex
 from feedmix.stores.seen_store import SeenStore
 from feedmix.stores.session_store import FeedSessionStore
@@ -36,3 +41,5 @@ class FeedDeps:
     recent_engagements: RecentEngagements | None = None
     #: the promoted ranker (a model handle over the registry; None: the heuristic ranks)
     ranker_models: ModelSource | None = None
+    #: the ad server's page mixer (None: the process serves no ads)
+    ads: FeedAds | None = None

@@ -1,71 +1,69 @@
 """The home feed: the user's communities, trending, fresh, related communities and embedding
-retrieval (content and collaborative ANN indexes), ranked.
+retrieval (content and collaborative ANN indexes), ranked, with ads blended in.
 
 Sources run in parallel; filters go cheapest and most selective first; the diversity selector
-keeps one community from taking over a page, and the exploration slots give new posts a bounded
-number of positions (2 per page by default).
+keeps one community from taking over a page, the exploration slots give new posts a bounded
+number of positions (2 per page by default), and the ads blender places the page's ads.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from feedmix.products.shared import POST_FEATURES, SAFETY_AND_SEEN_FILTERS, SERVED_RECORDS, USER_CONTEXT
+
 HOME_FEED: dict[str, Any] = {
     "surface": "home",
-    "query_hydrators": ["user_profile", "seen_posts", "session_served", "user_embedding"],
+    "query_hydrators": [*USER_CONTEXT, {"type": "user_embedding_hydrator", "id": "user_embedding"}],
     "sources": [
         {
-            "type": "community_posts",
+            "type": "community_posts_source",
             "id": "joined_communities",
             "options": {"communities_feature": "user.communities"},
         },
-        "trending",
-        "fresh",
-        "related_communities",
+        {"type": "trending_source", "id": "trending"},
+        {"type": "fresh_source", "id": "fresh"},
+        {"type": "related_communities_source", "id": "related_communities"},
         # nearest posts to the user's vectors (``user_embedding``): text content and ALS on the log
         {
-            "type": "embedding",
+            "type": "embedding_source",
             "id": "embedding_content",
             "options": {"vector_feature": "user.embedding.content"},
         },
         {
-            "type": "embedding",
+            "type": "embedding_source",
             "id": "embedding_collab",
             "options": {"vector_feature": "user.embedding.collab"},
         },
-        "exploration",
+        {"type": "exploration_source", "id": "exploration"},
     ],
-    # online_features reads the post, community, user×community and user rows in one round trip;
-    # it needs the ``community`` column post_features adds
-    "candidate_hydrators": [
-        "post_features",
-        {
-            "type": "online_features",
-            "options": {"entities": ["post", "community", "user_community", "user"]},
-        },
-    ],
-    "filters": [
-        {"type": "seen_filter", "id": "served_in_session", "options": {"feature": "session.served"}},
-        {"type": "seen_filter", "id": "seen_posts_filter", "options": {"feature": "user.seen"}},
-        "nsfw_filter",
-        "duplicate_content_filter",
-    ],
+    "candidate_hydrators": POST_FEATURES,
+    "filters": SAFETY_AND_SEEN_FILTERS,
     # the ranker overwrites the heuristic's score when a model is promoted; if it fails, the
     # heuristic's score ranks the request (fail-open). The rescoring rules act on the ranker's
     # value only; the propensity scorer only adds a column.
     "scorers": [
         "heuristic_scorer",
-        "ranker",
-        "freshness_boost",
-        {"type": "diversity_penalty", "id": "community_penalty", "options": {"column": "community"}},
-        {"type": "diversity_penalty", "id": "domain_penalty", "options": {"column": "domain"}},
-        "exploration_propensity",
+        {"type": "ranker_scorer", "id": "ranker"},
+        {"type": "freshness_boost_scorer", "id": "freshness_boost"},
+        {"type": "diversity_penalty_scorer", "id": "community_penalty", "options": {"column": "community"}},
+        {"type": "diversity_penalty_scorer", "id": "domain_penalty", "options": {"column": "domain"}},
+        {"type": "exploration_propensity_scorer", "id": "exploration_propensity"},
     ],
-    # ad_slots keeps the order; it carries the ads blender's params and kill switch (ad_slots.enabled)
-    "selectors": ["community_diversity", "exploration_slots", "ad_slots"],
+    "selectors": [
+        {"type": "community_diversity_selector", "id": "community_diversity"},
+        {"type": "exploration_slots_selector", "id": "exploration_slots"},
+    ],
+    # its params keep the names ads have always had: ad_slots.first_position, .min_gap, .max_load,
+    # and the kill switch ad_slots.enabled
+    "blenders": [{"type": "ads_blender", "id": "ad_slots"}],
     "side_effects": [
-        "served_mix",
-        {"type": "serving_feature_log", "options": {"columns": ["f.*", "score", "score.*", "p.*"]}},
+        *SERVED_RECORDS,
+        {
+            "type": "serving_feature_log_side_effect",
+            "id": "serving_feature_log",
+            "options": {"columns": ["f.*", "score", "score.*", "p.*"]},
+        },
     ],
     "params": {},
 }

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from feedmix.features.definitions import default_registry
-from feedmix.features.online_features_hydrator import feature_column
+from feedmix.features.feature_columns import feature_column
 
 FloatMatrix = npt.NDArray[np.float32]
 

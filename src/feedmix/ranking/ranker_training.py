@@ -6,7 +6,7 @@
    logged for sampled requests, which replace the point-in-time ones where present (they are
    exactly what the model saw).
 2. Context features (post percentiles, age, NSFW, log score and comments, the user's community
-   affinity) by ``ranker_features.context_features`` and ``UserProfileHydrator.profile``: the
+   affinity) by ``ranker_features.context_features`` and ``UserProfiles.profile``: the
    code serving runs, so training and serving cannot disagree.
 3. A time split: the oldest ``1 - valid - test`` share trains, the next ``valid`` share early-stops
    the boosting, and the newest ``test`` share is the *later time slice* every reported metric is
@@ -39,13 +39,13 @@ from feedmix.corpus.community_graph import CommunityGraph
 from feedmix.corpus.reddit_corpus import RedditCorpus
 from feedmix.events.post_ids import post_ids_to_int
 from feedmix.features.offline.training_set import SERVED_PREFIX, build_training_set
-from feedmix.features.post_features_hydrator import PostFeaturesHydrator
+from feedmix.features.post_features import PostFeatures
 from feedmix.ranking.model_registry import DataWindow, ModelMeta, ModelRegistry, ModelVersion
 from feedmix.ranking.multitask_ranker import HEAD_LABELS, MultiTaskRanker, train_heads
 from feedmix.ranking.ranker_features import context_features, feature_matrix, online_feature_names
 from feedmix.ranking.ranker_features import ranker_feature_names as default_feature_names
 from feedmix.users.directory import UserDirectory
-from feedmix.users.user_profile_hydrator import UserProfileHydrator
+from feedmix.users.user_profiles import UserProfiles
 
 MODEL_NAME = "ranker"
 #: the user-profile params serving uses by default (``user_profile.*``)
@@ -102,7 +102,7 @@ def rows_from_table(
     t, rows = t.take(pa.array(order)), rows[order]
     n = t.num_rows
 
-    profiles = UserProfileHydrator("user_profile", corpus, graph, users)
+    profiles = UserProfiles(corpus, graph, users)
     user_ids = t.column("user_id").to_pylist()
     affinity = np.empty(n, dtype=np.float32)
     by_user: dict[str, npt.NDArray[np.float32]] = {}
@@ -121,7 +121,7 @@ def rows_from_table(
     if served_now in t.column_names:
         logged_now = np.asarray(t.column(served_now).fill_null(corpus.now), dtype=np.float64)
         now = np.where(logged, logged_now, now)
-    post_features = PostFeaturesHydrator("post_features", corpus)  # serving's percentiles
+    post_features = PostFeatures(corpus)  # serving's percentiles
     quality = np.asarray(post_features.quality, dtype=np.float64)[rows]
     engagement = np.asarray(post_features.engagement, dtype=np.float64)[rows]
     columns: dict[str, npt.NDArray[Any]] = dict(
@@ -170,7 +170,7 @@ def context_features_heuristic(
     now: npt.ArrayLike,
 ) -> npt.NDArray[np.float64]:
     """The heuristic scorer's default formula on training rows: the baseline every head must beat."""
-    from feedmix.ranking.heuristic_scorer import HeuristicScorer
+    from feedmix.components.scorers.heuristic_scorer import HeuristicScorer
 
     defaults = {p.name: float(p.default) for p in HeuristicScorer.PARAMS}
     age_h = np.maximum(np.asarray(now, dtype=np.float64) - np.asarray(created, dtype=np.float64), 0) / 3600

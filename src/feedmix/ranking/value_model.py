@@ -18,6 +18,7 @@ from collections.abc import Mapping
 import numpy as np
 import numpy.typing as npt
 
+from feedmix.core.candidates import CandidateBatch
 from feedmix.core.params import ParamSpec
 
 #: head -> (default weight, sign): hides subtract
@@ -62,3 +63,10 @@ def value(
         parts[f"score.value.{head}"] = term
         total += term
     return total, parts
+
+
+def ranker_scored(batch: CandidateBatch) -> bool:
+    """Whether the ranker's value model produced this batch's score (``score.value.*`` columns):
+    the rescoring rules act on that value only, so a request that fell back to the heuristic is
+    ranked exactly as before the ranker existed."""
+    return any(n.startswith("score.value.") for n in batch.column_names)

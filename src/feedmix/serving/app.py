@@ -20,9 +20,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
 from feedmix import __version__
-from feedmix.ads.ad_tracker import AdEventBatch, InvalidAdEvents
-from feedmix.ads.advertiser_api import mount_advertiser_api
-from feedmix.ads.explain_api import explain_router
+from feedmix.ads.api.ad_tracker import AdEventBatch, InvalidAdEvents
+from feedmix.ads.api.advertiser_api import mount_advertiser_api
+from feedmix.ads.api.explain_api import explain_router
 from feedmix.console import STATIC_DIR
 from feedmix.core.metrics import HttpMetricsMiddleware
 from feedmix.core.params import ParamError

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 from feedmix.ads.ads_runtime import AdsRuntime, open_ads
-from feedmix.ads.asset_store import AssetStore
-from feedmix.ads.campaign_store import CampaignStore, open_campaign_store
-from feedmix.ads.demo_campaigns import seed_demo_campaigns
+from feedmix.ads.store.asset_store import AssetStore
+from feedmix.ads.store.campaign_store import CampaignStore, open_campaign_store
+from feedmix.ads.store.demo_campaigns import seed_demo_campaigns
 from feedmix.config import FeedmixConfig
 from feedmix.core.executor import PipelineExecutor
 from feedmix.core.load_shedding import SheddingParams
@@ -31,9 +33,8 @@ from feedmix.features.offline.served_log import ServedFeatureLog
 from feedmix.features.offline_write_through import OfflineWriteThroughStore
 from feedmix.features.online_store import OnlineStore, open_online_store
 from feedmix.features.streaming_aggregates import EngagementAggregator, corpus_community_of
-from feedmix.products.community_feed import COMMUNITY_FEED
+from feedmix.products import PIPELINES
 from feedmix.products.components import FeedDeps, product_registry
-from feedmix.products.home_feed import HOME_FEED
 from feedmix.ranking.model_handle import ModelHandle
 from feedmix.ranking.multitask_ranker import MultiTaskRanker
 from feedmix.ranking.ranker_loading import ranker_handle
@@ -46,7 +47,9 @@ from feedmix.users.recent_engagements import RecentEngagements
 
 log = logging.getLogger(__name__)
 
-PIPELINES: dict[str, dict[str, Any]] = {"home": HOME_FEED, "community": COMMUNITY_FEED}
+
+class _Closeable(Protocol):
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -78,138 +81,149 @@ class Runtime:
     #: the ad server, its feed blender and its tracker (None with ``[ads] enabled = false``)
     ads: AdsRuntime | None = None
 
+    #: what ``close`` releases, in the reverse order of opening (see ``build``)
+    resources: ExitStack | None = None
+
     @classmethod
     def build(cls, config: FeedmixConfig | None = None, corpus: RedditCorpus | None = None) -> Runtime:
+        """Open everything in dependency order on one exit stack: if any step raises, what was
+        already opened is closed again (no client, thread or file left behind), and ``close``
+        releases it all in the reverse order, so each part outlives whatever uses it."""
         cfg = config or FeedmixConfig()
         t0 = time.perf_counter()
         corpus = corpus or RedditCorpus.load(cfg.posts_path(), now=cfg.now)
         graph = CommunityGraph.from_corpus(corpus)
         population = Population.generate(corpus, graph, n_users=cfg.users, seed=cfg.users_seed)
-        # before any store opens (nothing to close if it raises); builds the content index if missing
-        indexes = RetrievalIndexes.open(
-            cfg.index_dir, corpus, build_on_start=cfg.index_build_on_start, build_kind=cfg.index_build_kind
-        )
-        recent = RecentEngagements()
-        ranker = ranker_handle(cfg.ranking_registry_dir, cfg.ranking_runtime)
-        ranker.reload()  # the promoted ranker, if any; a refused one leaves the heuristic ranking
-        if cfg.event_log.startswith("sqlite:///"):
-            from pathlib import Path
-
-            Path(cfg.event_log[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
-        event_log = open_event_log(cfg.event_log)
-        seen = open_seen_store(cfg.seen_store)
-        sessions = open_session_store(cfg.session_store)
-        online_store = open_online_store(cfg.feature_store, default_registry())
-        aggregator = EngagementAggregator(corpus_community_of(corpus), corpus.communities)
-        served_log = ServedFeatureLog(cfg.feature_log_dir)
-        deps = FeedDeps(
-            corpus=corpus,
-            graph=graph,
-            users=population,
-            seen=seen,
-            sessions=sessions,
-            engagement=aggregator,
-            online_store=online_store,
-            served_feature_log=served_log,
-            content_index=indexes.content,
-            collab_index=indexes.collab,
-            recent_engagements=recent,
-            ranker_models=ranker,
-        )
-        registry = product_registry()
-        pipelines = {}
-        try:
-            for name, raw in PIPELINES.items():
-                spec = dict(raw)
-                spec["params"] = {
-                    **raw.get("params", {}),
-                    **_feature_log_params(raw, cfg.feature_log_sample_rate),
-                    **cfg.pipeline_params.get(name, {}),
-                }
-                pipelines[name] = Pipeline.build(PipelineConfig.from_dict(name, spec), registry, deps)
-        except BaseException:  # a bad config: stop the feature log's thread, drop the store client
-            served_log.close()
-            online_store.close()
-            raise
-        # the aggregates are written through to the offline history, so training sets see the values
-        # serving saw and when; feed reads go to the online store directly
-        offline_history = (
-            None
-            if cfg.feature_offline_dir == "off"
-            else OfflineWriteThroughStore(online_store, cfg.feature_offline_dir, owns_online=False)
-        )
-        aggregate_sink: OnlineStore = offline_history if offline_history is not None else online_store
-        if cfg.feature_replay_window_s > 0:  # before serving: counts as they were before the restart
-            try:
-                replay_recent(event_log, [aggregator, recent], time.time(), cfg.feature_replay_window_s)
-            except Exception:  # an unreachable log must not stop the feed; counts start from zero
-                log.warning("could not replay the event log into the aggregates", exc_info=True)
-        campaigns = open_campaign_store(cfg.ads_store)
-        assets = AssetStore(cfg.ads_assets_dir)
-        if cfg.ads_demo_campaigns:
-            seeded = seed_demo_campaigns(campaigns, corpus, time.time())
-            if seeded:
-                log.info("seeded %d demo ad groups into the empty campaign store", seeded)
-        ads = open_ads(cfg, campaigns, corpus) if cfg.ads_enabled else None
-        executor = PipelineExecutor(workers=cfg.workers, tracer=build_tracer(cfg))
-        feeds = FeedService(
-            pipelines,
-            executor,
-            corpus,
-            sessions,
-            now=cfg.now,
-            ads=ads.feed_ads if ads else None,
-            shedding=SheddingParams(target_ms=cfg.shed_target_ms) if cfg.shed_target_ms > 0 else None,
-        )
-        if cfg.index_watch_interval_s > 0:
-            indexes.start_watching(cfg.index_watch_interval_s)
-        if cfg.ranking_watch_interval_s > 0:
-            ranker.start_watching(cfg.ranking_watch_interval_s)
+        with ExitStack() as stack:
+            if cfg.event_log.startswith("sqlite:///"):
+                Path(cfg.event_log[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+            event_log = _opened(stack, open_event_log(cfg.event_log))
+            seen = _opened(stack, open_seen_store(cfg.seen_store))
+            sessions = _opened(stack, open_session_store(cfg.session_store))
+            campaigns = _opened(stack, open_campaign_store(cfg.ads_store))
+            assets = AssetStore(cfg.ads_assets_dir)
+            if cfg.ads_demo_campaigns:
+                seeded = seed_demo_campaigns(campaigns, corpus, time.time())
+                if seeded:
+                    log.info("seeded %d demo ad groups into the empty campaign store", seeded)
+            ads = _opened(stack, open_ads(cfg, campaigns, corpus)) if cfg.ads_enabled else None
+            online_store = _opened(stack, open_online_store(cfg.feature_store, default_registry()))
+            # the aggregates are written through to the offline history, so training sets see the
+            # values serving saw and when; feed reads go to the online store directly
+            offline_history = (
+                None
+                if cfg.feature_offline_dir == "off"
+                else _opened(
+                    stack, OfflineWriteThroughStore(online_store, cfg.feature_offline_dir, owns_online=False)
+                )
+            )
+            aggregate_sink: OnlineStore = offline_history if offline_history is not None else online_store
+            aggregator = EngagementAggregator(corpus_community_of(corpus), corpus.communities)
+            recent = RecentEngagements()
+            if cfg.feature_replay_window_s > 0:  # before serving: counts as they were before the restart
+                try:
+                    replay_recent(event_log, [aggregator, recent], time.time(), cfg.feature_replay_window_s)
+                except Exception:  # an unreachable log must not stop the feed; counts start from zero
+                    log.warning("could not replay the event log into the aggregates", exc_info=True)
+            flusher = _opened(
+                stack, AggregateFlusher(aggregator, aggregate_sink, cfg.feature_flush_interval_s)
+            )
+            served_log = _opened(stack, ServedFeatureLog(cfg.feature_log_dir))
+            # builds the content index if missing; its watcher and the ranker's stop first on close
+            indexes = _opened(
+                stack,
+                RetrievalIndexes.open(
+                    cfg.index_dir,
+                    corpus,
+                    build_on_start=cfg.index_build_on_start,
+                    build_kind=cfg.index_build_kind,
+                ),
+            )
+            ranker = _opened(stack, ranker_handle(cfg.ranking_registry_dir, cfg.ranking_runtime))
+            ranker.reload()  # the promoted ranker, if any; a refused one leaves the heuristic ranking
+            deps = FeedDeps(
+                corpus=corpus,
+                graph=graph,
+                users=population,
+                seen=seen,
+                sessions=sessions,
+                engagement=aggregator,
+                online_store=online_store,
+                served_feature_log=served_log,
+                content_index=indexes.content,
+                collab_index=indexes.collab,
+                recent_engagements=recent,
+                ranker_models=ranker,
+                ads=ads.feed_ads if ads is not None else None,
+            )
+            pipelines = build_pipelines(cfg, deps)
+            tracer = build_tracer(cfg)
+            stack.callback(tracer.shutdown)  # exports the queued spans (bounded by the exporter timeout)
+            shedding = SheddingParams(target_ms=cfg.shed_target_ms) if cfg.shed_target_ms > 0 else None
+            executor = PipelineExecutor(workers=cfg.workers, tracer=tracer, shedding=shedding)
+            stack.callback(executor.shutdown)  # first on close: waits for the side effects' last rows
+            feeds = FeedService(pipelines, executor, corpus, now=cfg.now)
+            if cfg.index_watch_interval_s > 0:
+                indexes.start_watching(cfg.index_watch_interval_s)
+            if cfg.ranking_watch_interval_s > 0:
+                ranker.start_watching(cfg.ranking_watch_interval_s)
+            runtime = cls(
+                config=cfg,
+                corpus=corpus,
+                graph=graph,
+                population=population,
+                event_log=event_log,
+                ingestor=EventIngestor(event_log, seen, consumers=[aggregator, recent]),
+                pipelines=pipelines,
+                executor=executor,
+                feeds=feeds,
+                started_at=time.time(),
+                online_store=online_store,
+                aggregator=aggregator,
+                flusher=flusher,
+                offline_history=offline_history,
+                served_feature_log=served_log,
+                indexes=indexes,
+                recent_engagements=recent,
+                ranker=ranker,
+                campaigns=campaigns,
+                assets=assets,
+                ads=ads,
+                resources=stack.pop_all(),
+            )
         log.info("runtime ready in %.1f s: %s", time.perf_counter() - t0, corpus.describe())
-        return cls(
-            config=cfg,
-            corpus=corpus,
-            graph=graph,
-            population=population,
-            event_log=event_log,
-            ingestor=EventIngestor(event_log, seen, consumers=[aggregator, recent]),
-            pipelines=pipelines,
-            executor=executor,
-            feeds=feeds,
-            started_at=time.time(),
-            online_store=online_store,
-            aggregator=aggregator,
-            flusher=AggregateFlusher(aggregator, aggregate_sink, cfg.feature_flush_interval_s),
-            offline_history=offline_history,
-            served_feature_log=served_log,
-            indexes=indexes,
-            recent_engagements=recent,
-            ranker=ranker,
-            campaigns=campaigns,
-            assets=assets,
-            ads=ads,
-        )
+        return runtime
 
     def close(self) -> None:
-        if self.indexes is not None:
-            self.indexes.close()  # stops the index watcher
-        if self.ranker is not None:
-            self.ranker.close()  # stops the model watcher
-        self.executor.shutdown()  # waits for the side effects, so the feature log has every row
-        self.executor.tracer.shutdown()  # exports the queued spans (bounded by the exporter timeout)
-        if self.served_feature_log is not None:
-            self.served_feature_log.close()  # writes what is buffered
-        if self.flusher is not None:
-            self.flusher.close()  # a last aggregate flush
-        if self.offline_history is not None:
-            self.offline_history.close()  # appends the buffered history
-        if self.online_store is not None:
-            self.online_store.close()
-        if self.ads is not None:
-            self.ads.close()  # stops the campaign watcher and the pacer, flushes the ad log
-        if self.campaigns is not None:
-            self.campaigns.close()
-        self.event_log.close()
+        if self.resources is not None:
+            self.resources.close()
+            self.resources = None
+
+
+_C = TypeVar("_C", bound=_Closeable)
+
+
+def _opened(stack: ExitStack, resource: _C) -> _C:
+    """``resource``, closed by ``stack`` (in the reverse order of opening)."""
+    stack.callback(resource.close)
+    return resource
+
+
+def build_pipelines(cfg: FeedmixConfig, deps: FeedDeps) -> dict[str, Pipeline]:
+    """Every product's pipeline with this process's param defaults: the config's ``[pipelines.<name>]``
+    params, the served-feature log's sample rate, and ads off everywhere with ``[ads] enabled = false``."""
+    registry = product_registry()
+    pipelines = {}
+    for name, raw in PIPELINES.items():
+        spec = dict(raw)
+        spec["params"] = {
+            **raw.get("params", {}),
+            **_feature_log_params(raw, cfg.feature_log_sample_rate),
+            **({} if cfg.ads_enabled else _ads_off(raw)),
+            **cfg.pipeline_params.get(name, {}),
+        }
+        pipelines[name] = Pipeline.build(PipelineConfig.from_dict(name, spec), registry, deps)
+    return pipelines
 
 
 def build_tracer(cfg: FeedmixConfig) -> RequestTracer:
@@ -229,6 +243,12 @@ def _feature_log_params(raw: dict[str, Any], sample_rate: float) -> dict[str, fl
     out: dict[str, float] = {}
     for slot in raw.get("side_effects", ()):
         spec = ComponentSpec.parse(slot)
-        if spec.type == "serving_feature_log":
+        if spec.type == "serving_feature_log_side_effect":
             out[f"{spec.identifier}.sample_rate"] = sample_rate
     return out
+
+
+def _ads_off(raw: dict[str, Any]) -> dict[str, bool]:
+    """The kill switch of every ads blender of a pipeline, off."""
+    specs = [ComponentSpec.parse(s) for s in raw.get("blenders", ())]
+    return {f"{s.identifier}.enabled": False for s in specs if s.type == "ads_blender"}

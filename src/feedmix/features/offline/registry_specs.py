@@ -34,9 +34,9 @@ import pyarrow as pa
 
 from feedmix.features.entity_keys import COMPOSITE_SEPARATOR
 from feedmix.features.entity_schema import EntitySchema
+from feedmix.features.feature_columns import feature_column
 from feedmix.features.offline.parquet_io import sql_str
 from feedmix.features.offline.pit_join import FeatureSetSpec
-from feedmix.features.online_features_hydrator import feature_column
 from feedmix.features.registry import FeatureRegistry
 
 #: the name under which the post -> community table is handed to ``build_training_rows``

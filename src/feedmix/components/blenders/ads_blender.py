@@ -1,0 +1,122 @@
+"""The ads step of the feed's mixer: the page's ads decided, placed and merged into the page's batch.
+
+It gets the organic page (best first, at most ``limit``), asks the ad server for as many ads as the
+placement rules allow (``first_position``, ``min_gap``, ``max_load``: params, so experiments move
+them, and ``<id>.enabled`` is the kill switch for ads on a surface) and returns one batch: the posts in
+their order with ad rows between them. Every row has a ``kind`` (``post`` or ``ad``); ad rows carry
+the creative, the tracking token and what put them there (campaign, ad group, pCTR, eCPM, price, slot
+rule) as ``ad.*`` columns, and ``row = -1`` (no corpus row). The summary for the response (slots,
+served, degraded) goes to ``query.annotations["ads"]``.
+
+A degraded decision (spend counters or frequency store down) serves the page without ads and is a
+``Fallback``: the feed is then marked degraded with this component named, like any other failure.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from feedmix.ads.decision.ad_placement import BlendParams
+from feedmix.ads.decision.feed_ads import FeedAds, PageAds
+from feedmix.core.candidates import CandidateBatch
+from feedmix.core.components import Blender, Fallback
+from feedmix.core.params import ParamSpec
+from feedmix.core.query import Query
+from feedmix.retrieval.rows import ROW
+
+KIND = "kind"
+#: the ad columns of a blended page, read by the response rows
+AD_COLUMNS = (
+    "ad.id",
+    "ad.headline",
+    "ad.body",
+    "ad.call_to_action",
+    "ad.click_url",
+    "ad.image_url",
+    "ad.campaign_id",
+    "ad.ad_group_id",
+    "ad.token",
+    "ad.pctr",
+    "ad.ecpm",
+    "ad.price_micros",
+    "ad.slot",
+    "ad.slot_rule",
+)
+#: what the page's context may give ad targeting beyond the page itself
+AD_CONTEXT = ("geo", "device")
+
+
+class AdsBlender(Blender):
+    inline = True
+    owner = "ads"
+    PARAMS = (
+        ParamSpec("first_position", int, 2, "earliest 0-based page position of an ad", min=0, max=1000),
+        ParamSpec("min_gap", int, 5, "organic posts at least between two ads", min=1, max=1000),
+        ParamSpec("max_load", float, 0.15, "largest share of a page's items that are ads", min=0.0, max=0.5),
+    )
+    READS = (ROW,)
+    WRITES = (KIND, *AD_COLUMNS)
+
+    def __init__(self, identifier: str, ads: FeedAds | None = None, clock: Callable[[], float] = time.time):
+        super().__init__(identifier)
+        #: None where the process serves no ads (``[ads] enabled = false``): the page passes through
+        self.ads, self.clock = ads, clock
+
+    def blend_params(self, query: Query) -> BlendParams:
+        return BlendParams(
+            first_position=int(self.param(query, "first_position")),
+            min_gap=int(self.param(query, "min_gap")),
+            max_load=float(self.param(query, "max_load")),
+        )
+
+    def blend(self, query: Query, batch: CandidateBatch) -> CandidateBatch:
+        if self.ads is None:
+            return batch
+        page = self.ads.mix(
+            batch.column(ROW),
+            user_id=query.user_id,
+            request_id=query.request_id,
+            now=self.clock(),
+            params=self.blend_params(query),
+            context={k: str(query.context[k]) for k in AD_CONTEXT if query.context.get(k)},
+            debug=query.debug,
+        )
+        query.annotations["ads"] = page.info
+        mixed = merge(batch, page)
+        if page.info.get("degraded"):
+            raise Fallback(mixed, f"ads degraded: {page.info.get('error', '')}")
+        return mixed
+
+
+def merge(batch: CandidateBatch, page: PageAds) -> CandidateBatch:
+    """The posts of ``batch`` and the ads of ``page`` as one batch, in the page's order."""
+    n, m = len(batch), len(page.ads)
+    posts = batch.with_columns({KIND: np.full(n, "post", dtype="<U4")})
+    if not m:
+        return posts
+    ws = [a.winner for a in page.ads]
+    cols: dict[str, Any] = {
+        KIND: np.full(m, "ad", dtype="<U4"),
+        ROW: np.full(m, -1, dtype=batch.column(ROW).dtype),
+        "ad.id": [w.ad.ad_id for w in ws],
+        "ad.headline": [w.ad.headline for w in ws],
+        "ad.body": [w.ad.body for w in ws],
+        "ad.call_to_action": [w.ad.call_to_action for w in ws],
+        "ad.click_url": [w.ad.click_url for w in ws],
+        "ad.image_url": [f"/v1/assets/{w.ad.image_sha256}" if w.ad.image_sha256 else "" for w in ws],
+        "ad.campaign_id": [w.campaign.campaign_id for w in ws],
+        "ad.ad_group_id": [w.ad_group.ad_group_id for w in ws],
+        "ad.token": [a.token for a in page.ads],
+        "ad.pctr": np.array([w.pctr for w in ws], dtype=np.float64),
+        "ad.ecpm": np.array([w.ecpm for w in ws], dtype=np.float64),
+        "ad.price_micros": np.array([w.price_micros for w in ws], dtype=np.int64),
+        "ad.slot": np.array([w.slot for w in ws], dtype=np.int64),
+        "ad.slot_rule": [a.slot_rule for a in page.ads],
+    }
+    ads = CandidateBatch(-1 - np.arange(m, dtype=np.int64), {k: np.asarray(v) for k, v in cols.items()})
+    order = np.array([i if kind == "post" else n + i for kind, i in page.order], dtype=np.intp)
+    return CandidateBatch.concat([posts, ads]).take(order)

@@ -1,0 +1,42 @@
+"""Component lists more than one product uses, written once.
+
+Each entry names a component type (the module of ``feedmix.components``) and, where its params have
+a name users already rely on (``p.trending.limit=``, ``ad_slots.enabled``), the identifier it keeps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: who the user is and what they have already seen (this session and before)
+USER_CONTEXT: list[Any] = [
+    {"type": "user_profile_hydrator", "id": "user_profile"},
+    {"type": "seen_posts_hydrator", "id": "seen_posts"},
+    {"type": "session_served_hydrator", "id": "session_served"},
+]
+
+#: corpus features, then the online store's post, community, user x community and user rows in one
+#: round trip (it needs the ``community`` column the first adds)
+POST_FEATURES: list[Any] = [
+    {"type": "post_features_hydrator", "id": "post_features"},
+    {
+        "type": "online_features_hydrator",
+        "id": "online_features",
+        "options": {"entities": ["post", "community", "user_community", "user"]},
+    },
+]
+
+#: what no feed shows: posts served earlier in this session or seen before, NSFW posts to users who
+#: did not opt in, the same link twice
+SAFETY_AND_SEEN_FILTERS: list[Any] = [
+    {"type": "seen_posts_filter", "id": "served_in_session", "options": {"feature": "session.served"}},
+    {"type": "seen_posts_filter", "id": "seen_posts_filter", "options": {"feature": "user.seen"}},
+    "nsfw_filter",
+    "duplicate_content_filter",
+]
+
+#: the scroll session's record (before the response) and the served mix by source (after it)
+SERVED_RECORDS: list[Any] = [
+    {"type": "session_record_side_effect", "id": "session_record"},
+    {"type": "served_mix_side_effect", "id": "served_mix"},
+]
