@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from feedmix.events.event_log import EventLog, open_event_log
+from feedmix.events.backends import open_event_log
+from feedmix.events.event_log import EventLog
 from feedmix.events.schema import Event
 
 

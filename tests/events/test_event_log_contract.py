@@ -9,7 +9,8 @@ from collections.abc import Callable
 import pytest
 from pydantic import ValidationError
 
-from feedmix.events.event_log import AppendResult, EventLog, open_event_log
+from feedmix.events.backends import open_event_log
+from feedmix.events.event_log import AppendResult, EventLog
 from feedmix.events.ingest import EventIngestor
 from feedmix.events.schema import Event, EventBatch
 from feedmix.stores.memory_seen_store import MemorySeenStore

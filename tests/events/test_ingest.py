@@ -10,14 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from feedmix.events.event_log import AppendResult, EventLogUnavailable, open_event_log
+from feedmix.events.backends import open_event_log
+from feedmix.events.event_log import AppendResult, EventLogUnavailable
 from feedmix.events.ingest import EventIngestor
 from feedmix.events.memory_event_log import MemoryEventLog
 from feedmix.events.post_ids import post_id_to_int
 from feedmix.events.schema import Event, EventBatch
+from feedmix.stores.backends import open_seen_store
 from feedmix.stores.errors import StoreUnavailable
 from feedmix.stores.memory_seen_store import MemorySeenStore
-from feedmix.stores.seen_store import IdArray, open_seen_store
+from feedmix.stores.seen_store import IdArray
 
 MakeEvent = Callable[..., Event]
 NOW = 1_800_000_000.0

@@ -8,7 +8,8 @@ import pytest
 import redis
 from redis.crc import key_slot
 
-from feedmix.events.event_log import AppendResult, EventLogUnavailable, open_event_log
+from feedmix.events.backends import open_event_log
+from feedmix.events.event_log import AppendResult, EventLogUnavailable
 from feedmix.events.redis_event_log import RedisEventLog
 from feedmix.events.schema import Event
 

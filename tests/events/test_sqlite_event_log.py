@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from feedmix.events.event_log import AppendResult, EventLogUnavailable, open_event_log
+from feedmix.events.backends import open_event_log
+from feedmix.events.event_log import AppendResult, EventLogUnavailable
 from feedmix.events.schema import Event
 from feedmix.events.sqlite_event_log import SqliteEventLog
 
@@ -20,7 +21,7 @@ MakeEvent = Callable[..., Event]
 
 _CHILD = """
 import sys
-from feedmix.events.event_log import open_event_log
+from feedmix.events.backends import open_event_log
 from feedmix.events.schema import Event
 
 log = open_event_log(sys.argv[1])

@@ -10,7 +10,8 @@ from urllib.parse import urlencode
 import pytest
 from redis.cluster import RedisCluster
 
-from feedmix.features.online_store import OnlineStore, open_online_store
+from feedmix.features.backends import open_online_store
+from feedmix.features.online_store import OnlineStore
 from feedmix.features.redis_online_store import RedisOnlineStore
 from feedmix.features.registry import FeatureDefinition, FeatureRegistry
 

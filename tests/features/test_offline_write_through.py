@@ -20,6 +20,7 @@ import pytest
 
 from feedmix.events.memory_event_log import MemoryEventLog
 from feedmix.events.schema import Event
+from feedmix.features.backends import open_online_store
 from feedmix.features.definitions import default_registry
 from feedmix.features.entity_keys import post_keys
 from feedmix.features.memory_online_store import MemoryOnlineStore
@@ -28,7 +29,7 @@ from feedmix.features.offline.feature_log import OfflineFeatureStore
 from feedmix.features.offline.pit_join import FeatureSetSpec, build_training_rows
 from feedmix.features.offline.registry_specs import post_communities_table, registry_feature_sets
 from feedmix.features.offline_write_through import OfflineWriteThroughStore
-from feedmix.features.online_store import OnlineStore, open_online_store, read_entities
+from feedmix.features.online_store import OnlineStore, read_entities
 from feedmix.features.registry import FeatureRegistry
 from feedmix.stores.errors import StoreUnavailable
 

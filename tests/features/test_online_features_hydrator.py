@@ -19,7 +19,8 @@ from feedmix.core.executor import PipelineExecutor, PipelineResult
 from feedmix.core.pipeline import ComponentRegistry, Pipeline, PipelineConfig
 from feedmix.core.query import Deadline, Query
 from feedmix.events.post_ids import post_id_to_int
-from feedmix.features.online_store import OnlineStore, open_online_store
+from feedmix.features.backends import open_online_store
+from feedmix.features.online_store import OnlineStore
 from feedmix.features.registry import FeatureDefinition, FeatureRegistry
 
 from .conftest import MakeStore, redis_store_url

@@ -11,8 +11,8 @@ import pytest
 import redis
 from redis.crc import key_slot
 
+from feedmix.features.backends import open_online_store
 from feedmix.features.entity_keys import post_keys
-from feedmix.features.online_store import open_online_store
 from feedmix.features.redis_online_store import RedisOnlineStore, pack_mget
 from feedmix.features.registry import FeatureDefinition
 from feedmix.stores.errors import StoreUnavailable

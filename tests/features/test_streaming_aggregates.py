@@ -9,9 +9,10 @@ import pytest
 
 from feedmix.events.post_ids import post_id_to_int
 from feedmix.events.schema import Event
+from feedmix.features.backends import open_online_store
 from feedmix.features.definitions import CTR_PRIOR, default_registry, smoothed_ctr
 from feedmix.features.memory_online_store import MemoryOnlineStore
-from feedmix.features.online_store import OnlineStore, open_online_store
+from feedmix.features.online_store import OnlineStore
 from feedmix.features.streaming_aggregates import EngagementAggregator
 from feedmix.stores.errors import StoreUnavailable
 

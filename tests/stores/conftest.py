@@ -8,8 +8,9 @@ from urllib.parse import urlencode
 
 import pytest
 
-from feedmix.stores.seen_store import SeenStore, open_seen_store
-from feedmix.stores.session_store import FeedSessionStore, open_session_store
+from feedmix.stores.backends import open_seen_store, open_session_store
+from feedmix.stores.seen_store import SeenStore
+from feedmix.stores.session_store import FeedSessionStore
 
 
 def _base_url(backend: str, request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:

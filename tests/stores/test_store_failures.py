@@ -9,9 +9,8 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import pytest
 
+from feedmix.stores.backends import open_seen_store, open_session_store
 from feedmix.stores.errors import StoreUnavailable
-from feedmix.stores.seen_store import open_seen_store
-from feedmix.stores.session_store import open_session_store
 
 IDS = np.array([1, 2], dtype=np.int64)
 

@@ -8,12 +8,11 @@ import numpy as np
 import pytest
 import redis
 
+from feedmix.stores.backends import open_seen_store, open_session_store
 from feedmix.stores.memory_seen_store import MemorySeenStore
 from feedmix.stores.memory_session_store import MemorySessionStore
 from feedmix.stores.redis_seen_store import RedisSeenStore
 from feedmix.stores.redis_session_store import RedisSessionStore
-from feedmix.stores.seen_store import open_seen_store
-from feedmix.stores.session_store import open_session_store
 
 IDS = np.array([5, 6], dtype=np.int64)
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from feedmix.stores.backends import open_seen_store, open_session_store
 from feedmix.stores.memory_seen_store import MemorySeenStore
 from feedmix.stores.memory_session_store import MemorySessionStore
 from feedmix.stores.redis_seen_store import RedisSeenStore
 from feedmix.stores.redis_session_store import RedisSessionStore
-from feedmix.stores.seen_store import DEFAULT_MAX_PER_USER, DEFAULT_SEEN_TTL_S, open_seen_store
-from feedmix.stores.session_store import DEFAULT_SESSION_TTL_S, open_session_store
+from feedmix.stores.seen_store import DEFAULT_MAX_PER_USER, DEFAULT_SEEN_TTL_S
+from feedmix.stores.session_store import DEFAULT_SESSION_TTL_S
 
 
 def test_memory_urls_and_defaults() -> None:

@@ -224,8 +224,8 @@ def ensure_content_index(corpus: RedditCorpus, index_dir: Path, kind: str, progr
     recorded in ``build.json`` beside the index so a cached rerun still reports it.
     """
     from feedmix.retrieval.ann.manifest import ManifestError, read_manifest
+    from feedmix.retrieval.ann.registry import resolve_kind
     from feedmix.retrieval.content_index import build_content_index, corpus_fingerprint
-    from feedmix.retrieval.index_build import resolve_kind
 
     record = index_dir.parent / _BUILD_FILE
     fingerprint = corpus_fingerprint(corpus)

@@ -24,7 +24,6 @@ import numpy.typing as npt
 from feedmix.features.entity_keys import COMPOSITE_SEPARATOR, KeyArray, as_key_array
 from feedmix.features.entity_schema import FeatureRead
 from feedmix.features.registry import FeatureRegistry
-from feedmix.stores.redis_conn import is_redis_url
 
 Keys = Sequence[str] | npt.NDArray[Any]
 #: one entity's part of a multi-entity read: (entity, keys, feature names)
@@ -36,7 +35,6 @@ __all__ = [
     "OnlineStore",
     "ReadRequest",
     "checked_write_keys",
-    "open_online_store",
     "read_entities",
 ]
 
@@ -95,25 +93,3 @@ def checked_write_keys(entity: str, keys: Keys) -> KeyArray:
     if bad.any():
         raise ValueError(f"invalid {entity} key {arr[np.flatnonzero(bad)[0]]!r}")
     return arr
-
-
-def open_online_store(url: str, registry: FeatureRegistry | None = None) -> OnlineStore:
-    """An online store for ``url`` over ``registry`` (default: the project's definitions).
-
-    * ``memory://`` - in-process, the default; rows live in numpy columns.
-    * ``redis://host:6379/0?prefix=feedmix&timeout_ms=50&connect_timeout_ms=50`` (``rediss://``
-      for TLS): one packed record per entity row, read with one MGET; see ``redis_online_store``.
-    """
-    if registry is None:
-        from feedmix.features.definitions import default_registry
-
-        registry = default_registry()
-    if url.startswith("memory://"):
-        from feedmix.features.memory_online_store import MemoryOnlineStore
-
-        return MemoryOnlineStore.from_url(url, registry)
-    if is_redis_url(url):
-        from feedmix.features.redis_online_store import RedisOnlineStore
-
-        return RedisOnlineStore.from_url(url, registry)
-    raise ValueError(f"unsupported online store URL {url!r} (use memory:// or redis://)")

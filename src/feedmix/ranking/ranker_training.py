@@ -40,6 +40,7 @@ from feedmix.corpus.reddit_corpus import RedditCorpus
 from feedmix.events.post_ids import post_ids_to_int
 from feedmix.features.offline.training_set import SERVED_PREFIX, build_training_set
 from feedmix.features.post_features import PostFeatures
+from feedmix.ranking.heuristic_formula import heuristic_parts, heuristic_total
 from feedmix.ranking.model_registry import DataWindow, ModelMeta, ModelRegistry, ModelVersion
 from feedmix.ranking.multitask_ranker import HEAD_LABELS, MultiTaskRanker, train_heads
 from feedmix.ranking.ranker_features import context_features, feature_matrix, online_feature_names
@@ -170,17 +171,14 @@ def context_features_heuristic(
     now: npt.ArrayLike,
 ) -> npt.NDArray[np.float64]:
     """The heuristic scorer's default formula on training rows: the baseline every head must beat."""
-    from feedmix.components.scorers.heuristic_scorer import HeuristicScorer
-
-    defaults = {p.name: float(p.default) for p in HeuristicScorer.PARAMS}
     age_h = np.maximum(np.asarray(now, dtype=np.float64) - np.asarray(created, dtype=np.float64), 0) / 3600
-    score: npt.NDArray[np.float64] = (
-        defaults["w_quality"] * np.asarray(quality, dtype=np.float64)
-        + defaults["w_engagement"] * np.asarray(engagement, dtype=np.float64)
-        + defaults["w_affinity"] * np.asarray(affinity, dtype=np.float64)
-        + defaults["w_freshness"] * np.exp2(-age_h / defaults["half_life_hours"])
+    parts = heuristic_parts(
+        np.asarray(quality, dtype=np.float64),
+        np.asarray(engagement, dtype=np.float64),
+        np.asarray(affinity, dtype=np.float64),
+        age_h,
     )
-    return score
+    return heuristic_total(parts, len(age_h))
 
 
 def _bool_column(table: pa.Table, name: str, n: int) -> npt.NDArray[np.bool_]:

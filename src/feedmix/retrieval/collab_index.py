@@ -44,7 +44,7 @@ from feedmix.retrieval.ann.manifest import (
 )
 from feedmix.retrieval.ann.post_index_build import new_version
 from feedmix.retrieval.ann.protocol import AnnIndex, DelegatingIndex
-from feedmix.retrieval.ann.registry import build_index, load_index
+from feedmix.retrieval.ann.registry import build_index, load_index, resolve_kind
 from feedmix.retrieval.embeddings.als_trainer import ALSParams, train_als
 from feedmix.retrieval.embeddings.interactions import build_matrix, interactions_from_event_log
 
@@ -76,9 +76,8 @@ def build_collab_index(
 
     Raises :class:`NotEnoughInteractions` (publishing nothing) when the log has fewer than
     ``min_positive_pairs`` positive pairs. ``kind`` may be ``"auto"`` (see
-    :func:`feedmix.retrieval.index_build.resolve_kind`).
+    :func:`feedmix.retrieval.ann.registry.resolve_kind`).
     """
-    from feedmix.retrieval.index_build import resolve_kind
 
     als = als or ALSParams()
     out = Path(out_dir)

@@ -9,8 +9,9 @@ Each subdirectory is published on its own (new version directory first, ``manife
 last), so a server watching ``<out>`` swaps each index in when its build is complete and never sees
 half of one. The collaborative index is built only from an event log with enough interactions.
 
-Kinds: ``auto`` is ``exact`` up to :data:`AUTO_EXACT_MAX` vectors and the package default
-(``faiss_ivf_fp16``) above. Measured on the 42k-post demo slice (one thread, 200 user-like queries,
+Kinds (see :mod:`feedmix.retrieval.ann.registry`): ``auto`` is ``exact`` up to ``AUTO_EXACT_MAX``
+vectors and the default (``faiss_ivf_fp16``) above. Measured on the 42k-post demo slice (one thread,
+200 user-like queries,
 top 100 with 2,000 excluded ids): exact search 0.55 ms p50 with a 0.01 s build; IVF fp16 at its
 defaults 0.19 ms but a 4-6 s build (k-means for 1,640 cells) and recall 0.93 of exact. A server that
 builds its index at startup wants the former; a 428k-post corpus wants IVF.
@@ -27,22 +28,10 @@ from typing import Any
 
 from feedmix.corpus.reddit_corpus import RedditCorpus
 from feedmix.events.event_log import EventLog
-from feedmix.retrieval.ann.registry import DEFAULT_KIND, INDEX_KINDS
+from feedmix.retrieval.ann.registry import DEFAULT_KIND, resolve_kind
 
 CONTENT_DIR = "content"
 COLLAB_DIR = "collab"
-#: ``auto`` builds an exact index up to this many vectors
-AUTO_EXACT_MAX = 50_000
-KIND_CHOICES = ("auto", *sorted(INDEX_KINDS))
-
-
-def resolve_kind(kind: str, n: int) -> str:
-    """``auto`` → ``exact`` for small sets, the default ANN kind for large ones; others unchanged."""
-    if kind == "auto":
-        return "exact" if n <= AUTO_EXACT_MAX else DEFAULT_KIND
-    if kind not in INDEX_KINDS:
-        raise ValueError(f"unknown index kind {kind!r} (known: {list(KIND_CHOICES)})")
-    return kind
 
 
 def _stderr(msg: str) -> None:

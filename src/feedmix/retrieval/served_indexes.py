@@ -30,9 +30,10 @@ import faiss
 from feedmix.corpus.reddit_corpus import RedditCorpus
 from feedmix.retrieval.ann.index_handle import IndexHandle, IndexLoader, IndexVersion
 from feedmix.retrieval.ann.manifest import ManifestError, read_manifest
+from feedmix.retrieval.ann.registry import resolve_kind
 from feedmix.retrieval.collab_index import load_collab_index
 from feedmix.retrieval.content_index import build_content_index, corpus_fingerprint, load_content_index
-from feedmix.retrieval.index_build import COLLAB_DIR, CONTENT_DIR, resolve_kind
+from feedmix.retrieval.index_build import COLLAB_DIR, CONTENT_DIR
 
 log = logging.getLogger(__name__)
 

@@ -24,14 +24,16 @@ from feedmix.core.otel_tracing import NOOP_TRACER, OtelRequestTracer, RequestTra
 from feedmix.core.pipeline import ComponentSpec, Pipeline, PipelineConfig
 from feedmix.corpus.community_graph import CommunityGraph
 from feedmix.corpus.reddit_corpus import RedditCorpus
-from feedmix.events.event_log import EventLog, open_event_log
+from feedmix.events.backends import open_event_log
+from feedmix.events.event_log import EventLog
 from feedmix.events.ingest import EventIngestor
 from feedmix.events.replay import replay_recent
 from feedmix.features.aggregate_flusher import AggregateFlusher
+from feedmix.features.backends import open_online_store
 from feedmix.features.definitions import default_registry
 from feedmix.features.offline.served_log import ServedFeatureLog
 from feedmix.features.offline_write_through import OfflineWriteThroughStore
-from feedmix.features.online_store import OnlineStore, open_online_store
+from feedmix.features.online_store import OnlineStore
 from feedmix.features.streaming_aggregates import EngagementAggregator, corpus_community_of
 from feedmix.products import PIPELINES
 from feedmix.products.components import FeedDeps, product_registry
@@ -41,8 +43,7 @@ from feedmix.ranking.ranker_loading import ranker_handle
 from feedmix.retrieval.served_indexes import RetrievalIndexes
 from feedmix.serving.feed_service import FeedService
 from feedmix.simulation.population import Population
-from feedmix.stores.seen_store import open_seen_store
-from feedmix.stores.session_store import open_session_store
+from feedmix.stores.backends import open_seen_store, open_session_store
 from feedmix.users.recent_engagements import RecentEngagements
 
 log = logging.getLogger(__name__)

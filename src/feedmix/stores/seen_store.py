@@ -16,8 +16,6 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from feedmix.stores.redis_conn import is_redis_url
-
 IdArray = npt.NDArray[np.int64]
 
 DEFAULT_MAX_PER_USER = 2000
@@ -36,21 +34,3 @@ class SeenStore(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-def open_seen_store(url: str) -> SeenStore:
-    """A seen store for ``url``.
-
-    * ``memory://?max_per_user=2000&ttl_s=2592000`` - in-process, for tests and single-node demos.
-    * ``redis://host:6379/0?prefix=feedmix&max_per_user=2000&ttl_s=2592000&timeout_ms=50&connect_timeout_ms=50``
-      (``rediss://`` for TLS; user and password in the netloc as usual).
-    """
-    if url.startswith("memory://"):
-        from feedmix.stores.memory_seen_store import MemorySeenStore
-
-        return MemorySeenStore.from_url(url)
-    if is_redis_url(url):
-        from feedmix.stores.redis_seen_store import RedisSeenStore
-
-        return RedisSeenStore.from_url(url)
-    raise ValueError(f"unsupported seen store URL {url!r} (use memory:// or redis://)")

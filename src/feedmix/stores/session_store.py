@@ -12,8 +12,6 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from feedmix.stores.redis_conn import is_redis_url
-
 IdArray = npt.NDArray[np.int64]
 
 DEFAULT_SESSION_TTL_S = 3600.0
@@ -31,20 +29,3 @@ class FeedSessionStore(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-def open_session_store(url: str) -> FeedSessionStore:
-    """A session store for ``url``.
-
-    * ``memory://?ttl_s=3600``
-    * ``redis://host:6379/0?prefix=feedmix&ttl_s=3600&timeout_ms=50&connect_timeout_ms=50``
-    """
-    if url.startswith("memory://"):
-        from feedmix.stores.memory_session_store import MemorySessionStore
-
-        return MemorySessionStore.from_url(url)
-    if is_redis_url(url):
-        from feedmix.stores.redis_session_store import RedisSessionStore
-
-        return RedisSessionStore.from_url(url)
-    raise ValueError(f"unsupported session store URL {url!r} (use memory:// or redis://)")

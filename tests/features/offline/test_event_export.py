@@ -8,7 +8,8 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from feedmix.events.event_log import EventLog, open_event_log
+from feedmix.events.backends import open_event_log
+from feedmix.events.event_log import EventLog
 from feedmix.features.offline import event_export
 from feedmix.features.offline.event_export import (
     EVENTS_SCHEMA,

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from feedmix import cli
-from feedmix.events.event_log import open_event_log
+from feedmix.events.backends import open_event_log
 from feedmix.events.post_ids import int_to_post_id
 from feedmix.events.schema import Event
 from feedmix.features.definitions import default_registry

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from feedmix.events.event_log import open_event_log
+from feedmix.events.backends import open_event_log
 from feedmix.events.post_ids import post_id_to_int
 from feedmix.events.schema import Event
 from feedmix.retrieval.embeddings.interactions import (

@@ -25,7 +25,7 @@ import pytest
 from feedmix import cli
 from feedmix.config import FeedmixConfig
 from feedmix.corpus.reddit_corpus import RedditCorpus, demo_data_dir, resolve_posts_path
-from feedmix.events.event_log import open_event_log
+from feedmix.events.backends import open_event_log
 from feedmix.events.schema import Event
 from feedmix.serving.runtime import Runtime
 

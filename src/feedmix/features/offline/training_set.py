@@ -31,7 +31,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from feedmix.events.event_log import EventLog, open_event_log
+from feedmix.events.backends import open_event_log
+from feedmix.events.event_log import EventLog
 from feedmix.features.offline.default_fill import fill_defaults
 from feedmix.features.offline.event_export import export_events, exported_through
 from feedmix.features.offline.logged_join import join_logged_features

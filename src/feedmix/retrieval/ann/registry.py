@@ -38,6 +38,20 @@ INDEX_KINDS: dict[str, type[RowIndex]] = {
 }
 
 
+#: ``auto`` builds an exact index up to this many vectors
+AUTO_EXACT_MAX = 50_000
+KIND_CHOICES = ("auto", *sorted(INDEX_KINDS))
+
+
+def resolve_kind(kind: str, n: int) -> str:
+    """``auto`` → ``exact`` for small sets, the default ANN kind for large ones; others unchanged."""
+    if kind == "auto":
+        return "exact" if n <= AUTO_EXACT_MAX else DEFAULT_KIND
+    if kind not in INDEX_KINDS:
+        raise ValueError(f"unknown index kind {kind!r} (known: {list(KIND_CHOICES)})")
+    return kind
+
+
 def build_index(
     ids: npt.ArrayLike,
     vectors: npt.ArrayLike,

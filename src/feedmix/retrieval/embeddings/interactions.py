@@ -38,7 +38,8 @@ import numpy.typing as npt
 import pyarrow.csv as pacsv
 import scipy.sparse as sp
 
-from feedmix.events.event_log import EventLog, open_event_log
+from feedmix.events.backends import open_event_log
+from feedmix.events.event_log import EventLog
 from feedmix.events.post_ids import post_ids_to_int
 from feedmix.events.schema import EventType
 

@@ -1,0 +1,30 @@
+"""Event log backends by URL: the one module that knows them, so ``event_log`` (the interface) stays
+free of its implementations and the package graph has no cycle."""
+
+from __future__ import annotations
+
+from feedmix.events.event_log import DEFAULT_EVENT_LOG_URL, EventLog
+
+
+def open_event_log(url: str = DEFAULT_EVENT_LOG_URL) -> EventLog:
+    """The event log for ``url``:
+
+    * ``sqlite:///relative/events.db`` or ``sqlite:////absolute/events.db`` (SQLAlchemy's
+      convention: what follows ``sqlite:///`` is the path) - the default, embedded and durable;
+    * ``memory://`` - in-process, for tests;
+    * ``redis://host:6379/0?stream=NAME[&dedup_ttl_s=604800][&maxlen=N][&timeout_ms=1000]``
+      (``rediss://`` for TLS) - a Redis Stream, see ``RedisEventLog``.
+    """
+    if url.startswith("sqlite:///"):
+        from feedmix.events.sqlite_event_log import SqliteEventLog
+
+        return SqliteEventLog.from_url(url)
+    if url.startswith("memory://"):
+        from feedmix.events.memory_event_log import MemoryEventLog
+
+        return MemoryEventLog()
+    if url.startswith(("redis://", "rediss://")):
+        from feedmix.events.redis_event_log import RedisEventLog
+
+        return RedisEventLog.from_url(url)
+    raise ValueError(f"unsupported event log URL {url!r} (use sqlite:///, memory:// or redis://)")
