@@ -153,7 +153,12 @@ class Gate(Component):
 
 
 class QueryHydrator(Component):
-    """Adds query-level features (user profile, seen posts). Runs concurrently with its peers."""
+    """Adds query-level features (user profile, seen posts). Runs concurrently with its peers.
+
+    It returns every feature it declares in ``WRITES_QUERY``, ``None`` where this request has no
+    value (a user without a vector): readers then tell "nothing for this user" from "nobody wired
+    the hydrator", which the build-time column check already ruled out.
+    """
 
     KIND = "query_hydrator"
 

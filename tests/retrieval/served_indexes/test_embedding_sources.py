@@ -109,7 +109,7 @@ def test_a_cold_user_gets_no_embedding_candidates_and_no_error(runtime: Runtime)
         .component_of("user_embedding", UserEmbeddingHydrator)
         .hydrate(runtime.feeds.query("home", user))
     )
-    assert CONTENT_FEATURE not in feats and COLLAB_FEATURE not in feats
+    assert feats == {CONTENT_FEATURE: None, COLLAB_FEATURE: None}  # declared, and no vector for a newcomer
     body = runtime.feeds.feed("home", user, 25, debug=True)
     assert body["user"]["cold_start"] and not body["degraded"] and len(body["items"]) == 25
     for name in ("embedding_content", "embedding_collab"):

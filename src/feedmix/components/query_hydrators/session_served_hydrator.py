@@ -23,5 +23,5 @@ class SessionServedHydrator(QueryHydrator):
     def hydrate(self, query: Query) -> Mapping[str, Any]:
         session_id = query.context.get("session_id")
         if not session_id or not query.context.get("page"):
-            return {}
+            return {"session.served": None}  # the first page: nothing served yet
         return {"session.served": self.sessions.served(str(session_id))}

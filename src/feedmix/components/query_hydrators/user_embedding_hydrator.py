@@ -82,7 +82,7 @@ class UserEmbeddingHydrator(QueryHydrator):
         self.content, self.collab, self.recent = content, collab, recent
 
     def hydrate(self, query: Query) -> Mapping[str, Any]:
-        out: dict[str, Any] = {}
+        out: dict[str, Any] = {CONTENT_FEATURE: None, COLLAB_FEATURE: None}  # None: no vector for this user
         content = self.content.current() if self.content is not None else None
         if content is not None:
             index = content.index
