@@ -77,6 +77,10 @@ def test_an_ad_is_blended_into_the_home_feed_and_billed_once(
     page = client.get("/console/ads")
     assert page.status_code == 200 and 'id="report-table"' in page.text
     assert "/v1/ads/reports" in client.get("/console/static/ads.js").text
+    # the feed console shows what put the ad there: every field of its ``why``
+    console_js = client.get("/console/static/console.js").text
+    assert ad["why"]["campaign_id"] == ad["campaign_id"] and ad["why"]["pctr"] > 0
+    assert all(f'"{field}"' in console_js for field in ad["why"]), sorted(ad["why"])
 
     rt.ads.log.flush()  # type: ignore[union-attr]
     log = ad_log_table(tmp_path / "ad_log").to_pylist()

@@ -260,6 +260,26 @@
     return keys.map(function (k) { return "P(" + k + ") = " + fmtNum(p[k], 4); }).join("\n");
   }
 
+  // What put an ad on the page, as the organic rows show their source and score parts.
+  var AD_WHY = [
+    ["campaign_id", "campaign"], ["ad_group_id", "ad group"], ["pctr", "pCTR"], ["ecpm", "eCPM"],
+    ["price_micros", "price"], ["auction_slot", "auction slot"], ["slot_rule", "slot rule"]
+  ];
+  function fmtWhy(key, v) {
+    if (key === "pctr") return fmtNum(v, 4);
+    if (key === "ecpm") return "$" + fmtNum(v, 2);
+    if (key === "price_micros") return "$" + fmtNum(Number(v) / 1e6, 4);
+    return String(v);
+  }
+  function adWhy(why) {
+    if (!why) return "–";
+    return el("span", { className: "ad-why", title: AD_WHY.map(function (f) {
+      return f[1] + ": " + fmtWhy(f[0], why[f[0]]);
+    }).join("\n") }, AD_WHY.filter(function (f) { return f[0] !== "auction_slot"; }).map(function (f) {
+      return el("span", { className: "why-part" }, [el("b", null, [f[1]]), " " + fmtWhy(f[0], why[f[0]])]);
+    }));
+  }
+
   function renderFeed(items, modelVersion) {
     var tbody = clear($("feed-table").tBodies[0]);
     var partKeys = [];
@@ -296,9 +316,12 @@
         el("td", { className: "num", title: fmtDate(it.created_utc) }, [fmtAge(ageHours(it))]),
         el("td", { className: "num" }, [fmtNum(it.post_score)]),
         el("td", { className: "num" }, [fmtNum(it.num_comments)]),
-        el("td", null, [it.source ? el("span", { className: "tag", style: tagStyle(it.source) }, [it.source]) : "–"]),
-        el("td", { className: "num strong", title: predictionsText(it.predictions) }, [fmtNum(it.score, 3)]),
-        el("td", { className: "parts-cell" }, [scorePartsBar(it.score_parts, scale)])
+        el("td", null, [it.kind === "ad" ? el("span", { className: "tag", style: tagStyle("ads") }, ["ads"])
+          : it.source ? el("span", { className: "tag", style: tagStyle(it.source) }, [it.source]) : "–"]),
+        it.kind === "ad"
+          ? el("td", { className: "num strong", title: "eCPM of the winning bid" }, [fmtWhy("ecpm", it.why && it.why.ecpm)])
+          : el("td", { className: "num strong", title: predictionsText(it.predictions) }, [fmtNum(it.score, 3)]),
+        el("td", { className: "parts-cell" }, [it.kind === "ad" ? adWhy(it.why) : scorePartsBar(it.score_parts, scale)])
       ]));
     });
     var legend = clear($("parts-legend"));
