@@ -153,7 +153,7 @@ def prepare_reference(
     done = prepared(state_dir, scenario)
     if done is not None:
         return done
-    from feedmix.ads.store.campaign_store import open_campaign_store
+    from feedmix.ads.store.backends import open_campaign_store
     from feedmix.ads.store.demo_campaigns import seed_demo_campaigns
     from feedmix.corpus.reddit_corpus import RedditCorpus
     from feedmix.eval.learning_loop import run_sessions, train_on_collected

@@ -15,7 +15,8 @@ from typing import Any, Protocol, TypeVar
 
 from feedmix.ads.ads_runtime import AdsRuntime, open_ads
 from feedmix.ads.store.asset_store import AssetStore
-from feedmix.ads.store.campaign_store import CampaignStore, open_campaign_store
+from feedmix.ads.store.backends import open_campaign_store
+from feedmix.ads.store.campaign_store import CampaignStore
 from feedmix.ads.store.demo_campaigns import seed_demo_campaigns
 from feedmix.config import FeedmixConfig
 from feedmix.core.executor import PipelineExecutor

@@ -3,19 +3,7 @@
 The simulator closes the loop for offline experiments: users generated from the real 2013
 subscriber counts read the feed over the public API and send events back through the same
 ingestion path as real clients, so whatever the server learns from it is learned the real way.
+
+Import the parts from their modules (``population``, ``behavior``, ``driver``): the package itself
+imports nothing, so ``feedmix --help`` (which loads ``simulation.cli``) stays fast.
 """
-
-from feedmix.simulation.behavior import BehaviorModel, BehaviorParams, ReactionProbabilities, Reactions
-from feedmix.simulation.driver import SimulationReport, simulate
-from feedmix.simulation.population import Population, UserProfile
-
-__all__ = [
-    "BehaviorModel",
-    "BehaviorParams",
-    "Population",
-    "ReactionProbabilities",
-    "Reactions",
-    "SimulationReport",
-    "UserProfile",
-    "simulate",
-]

@@ -20,7 +20,7 @@ from feedmix.ads.decision.spend_counters import day_of, open_spend_counters
 from feedmix.ads.pctr.ad_log_generator import generate_ad_log
 from feedmix.ads.pctr.pctr_model import PctrModel
 from feedmix.ads.pctr.pctr_training import NotEnoughAdData, main, train_pctr_from_log
-from feedmix.ads.store.campaign_store import open_campaign_store
+from feedmix.ads.store.backends import open_campaign_store
 from feedmix.ads.store.synthetic_campaigns import synthetic_snapshot
 from feedmix.features.offline.served_log import ServedFeatureLog
 

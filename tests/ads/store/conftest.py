@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from feedmix.ads.store.campaign_store import SqlCampaignStore, open_campaign_store
+from feedmix.ads.store.backends import open_campaign_store
+from feedmix.ads.store.sql_campaign_store import SqlCampaignStore
 
 
 def _with_schema(dsn: str, schema: str) -> str:

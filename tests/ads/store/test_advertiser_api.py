@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from feedmix.ads.api.advertiser_api import BidFloors, mount_advertiser_api
 from feedmix.ads.store.asset_store import AssetStore
-from feedmix.ads.store.campaign_store import SqlCampaignStore
+from feedmix.ads.store.sql_campaign_store import SqlCampaignStore
 
 ADMIN = "admin-secret"
 COMMUNITIES = {"python", "rust", "gaming", "politics"}

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from feedmix.ads.store.campaign_store import CampaignStore, NotFound, SqlCampaignStore
+from feedmix.ads.store.campaign_store import CampaignStore, NotFound
 from feedmix.ads.store.model import (
     Ad,
     AdGroup,
@@ -20,6 +20,7 @@ from feedmix.ads.store.model import (
     Schedule,
     Targeting,
 )
+from feedmix.ads.store.sql_campaign_store import SqlCampaignStore
 
 T0, T1 = 1_000.0, 2_000.0
 

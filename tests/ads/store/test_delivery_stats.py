@@ -10,8 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from feedmix.ads.store.campaign_store import Delivery, ReportRow, SqlCampaignStore, totals
+from feedmix.ads.store.campaign_store import Delivery, ReportRow, totals
 from feedmix.ads.store.model import AdGroup, Campaign
+from feedmix.ads.store.sql_campaign_store import SqlCampaignStore
 
 D1, D2, D3 = dt.date(2024, 5, 1), dt.date(2024, 5, 2), dt.date(2024, 5, 3)
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from feedmix import cli
 from feedmix.config import FeedmixConfig
+from feedmix.serving import cli as serving_cli
 from feedmix.serving.runtime import Runtime
 
 
@@ -32,7 +32,7 @@ def test_demo_campaigns_make_the_feed_show_ads_and_never_touch_a_used_store(
         assert all(i["position"] >= 2 for i in ads)
         # `feedmix feed` prints ad items as ads, not as posts
         page = next(p for p in pages if any(i["kind"] == "ad" for i in p["items"]))
-        cli._print_feed(page, explain=False)
+        serving_cli._print_feed(page, explain=False)
         assert "[ad]" in capsys.readouterr().out
     finally:
         rt.close()

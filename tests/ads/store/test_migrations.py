@@ -9,7 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from feedmix.ads.store import migrations
-from feedmix.ads.store.campaign_store import TABLES, SqlCampaignStore, open_campaign_store
+from feedmix.ads.store.backends import open_campaign_store
+from feedmix.ads.store.sql_campaign_store import TABLES, SqlCampaignStore
 
 
 def _versions(store: SqlCampaignStore) -> list[int]:
@@ -137,7 +138,7 @@ def test_bad_urls_are_rejected(url: str) -> None:
 
 
 def test_default_url_is_a_file_in_the_state_dir(tmp_path: Any) -> None:
-    from feedmix.ads.store.campaign_store import default_campaign_store_url
+    from feedmix.ads.store.backends import default_campaign_store_url
 
     url = default_campaign_store_url(tmp_path / "state")
     assert url == f"sqlite:///{(tmp_path / 'state' / 'ads.db').resolve()}"

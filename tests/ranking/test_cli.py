@@ -1,4 +1,4 @@
-"""``feedmix models list | show | promote | rollback`` through argparse, as ``feedmix`` will call it."""
+"""``feedmix models list | show | promote | rollback`` through argparse, registered as ``feedmix`` does."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from feedmix.ranking import cli as ranking_cli
 from feedmix.ranking.model_registry import ModelRegistry
-from feedmix.ranking.models_cli import add_models_commands
 from tests.ranking.toy_model import flip_byte, register_toy
 
 
 def run(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="feedmix")
     sub = parser.add_subparsers(dest="command", required=True)
-    add_models_commands(sub)
+    ranking_cli.register(sub)
     args = parser.parse_args(argv)
     return int(args.fn(args))
 

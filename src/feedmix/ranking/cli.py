@@ -1,4 +1,5 @@
-"""``feedmix models list | show | promote | rollback``: the model registry from a terminal.
+"""``feedmix train`` and ``feedmix models list | show | promote | rollback``: train the ranker, and the
+model registry from a terminal.
 
 Promotion is a decision a person makes after reading the metrics, so the list puts each version's
 data window, row count and metrics side by side. The serving process notices a promotion or rollback
@@ -15,9 +16,10 @@ import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from feedmix.ranking.model_registry import ModelRegistry, ModelVersion
+if TYPE_CHECKING:  # the registry pulls in the index stack: loaded by the handlers, not by --help
+    from feedmix.ranking.model_registry import ModelRegistry, ModelVersion
 
 DEFAULT_MODEL = "ranker"
 #: metrics the table shows by default (fnmatch patterns): each head's AUC, the number people compare
@@ -44,6 +46,8 @@ def _fail(command: str, message: str) -> int:
 
 
 def _open(args: argparse.Namespace) -> ModelRegistry:
+    from feedmix.ranking.model_registry import ModelRegistry
+
     return ModelRegistry(registry_dir(args))
 
 
@@ -143,7 +147,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
 
 
-def add_models_commands(subparsers: Any) -> None:
+def _add_models_commands(subparsers: Any) -> None:
     """Attach ``models`` and its subcommands to the top-level ``feedmix`` subparsers."""
     p = subparsers.add_parser("models", help="the model registry: list, show, promote, roll back versions")
     msub = p.add_subparsers(dest="models_command", required=True)
@@ -182,3 +186,82 @@ def add_models_commands(subparsers: Any) -> None:
     )
     _common(c)
     c.set_defaults(fn=cmd_models_rollback)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from feedmix.config import ConfigFileError, FeedmixConfig
+    from feedmix.corpus.community_graph import CommunityGraph
+    from feedmix.corpus.reddit_corpus import RedditCorpus
+    from feedmix.ranking.model_registry import ModelRegistry
+    from feedmix.ranking.ranker_training import NotEnoughData, TrainingConfig, train_ranker
+    from feedmix.simulation.population import Population
+
+    try:
+        cfg = FeedmixConfig.from_toml(args.config) if args.config else FeedmixConfig()
+    except ConfigFileError as exc:
+        print(f"feedmix train: {exc}", file=sys.stderr)
+        return 2
+    corpus = RedditCorpus.load(cfg.posts_path(), now=cfg.now)
+    graph = CommunityGraph.from_corpus(corpus)
+    users = Population.generate(corpus, graph, n_users=cfg.users, seed=cfg.users_seed)
+    training = TrainingConfig(
+        label_window_s=args.label_window, min_rows=args.min_rows, complete_only=not args.include_open_windows
+    )
+    try:
+        summary = train_ranker(
+            args.events or cfg.event_log,
+            args.offline or cfg.feature_offline_dir,
+            ModelRegistry(args.registry or cfg.ranking_registry_dir),
+            corpus,
+            graph,
+            users,
+            served_log_dir=args.served_log or cfg.feature_log_dir,
+            config=training,
+            promote=args.promote,
+            progress=not args.quiet,
+        )
+    except NotEnoughData as exc:
+        print(f"feedmix train: refused: {exc}", file=sys.stderr)
+        return 3
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        m = summary["metrics"]
+        print(f"registered ranker {summary['version']}{' (promoted)' if summary['promoted'] else ''}")
+        print(f"{summary['rows']} impressions, later-slice test rows: {int(m['test_rows'])}")
+        print("| head | AUC | heuristic AUC | log loss | base rate |\n|---|---|---|---|---|")
+        for head in ("click", "upvote", "comment", "hide"):
+            if f"{head}.auc" in m:
+                print(
+                    f"| {head} | {m[head + '.auc']:.4f} | {m[head + '.heuristic_auc']:.4f} |"
+                    f" {m[head + '.logloss']:.4f} | {m[head + '.base_rate']:.4f} |"
+                )
+    return 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train the multi-task ranker on the event log and register it",
+        description="Builds point-in-time training rows from the event log and the offline feature"
+        " history, trains click/upvote/comment/hide heads, evaluates them on the latest time slice and"
+        " registers the model (promote it with --promote or `feedmix models promote`).",
+    )
+    p.add_argument("--config", help="TOML config (stores, state_dir, users); defaults otherwise")
+    p.add_argument("--events", help="event log URL (default: the config's)")
+    p.add_argument("--offline", help="offline feature history dir (default: the config's)")
+    p.add_argument("--served-log", help="served-feature log dir (default: the config's)")
+    p.add_argument("--registry", help="model registry dir (default: <state_dir>/models)")
+    p.add_argument("--label-window", type=float, default=3600.0, help="seconds after an impression")
+    p.add_argument("--min-rows", type=int, default=2000, help="refuse to train on fewer impressions")
+    p.add_argument("--promote", action="store_true", help="promote the new version at once")
+    p.add_argument(
+        "--include-open-windows",
+        action="store_true",
+        help="keep impressions whose label window has not closed (simulated logs, which post"
+        " reactions with the impression)",
+    )
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(fn=cmd_train)
+    _add_models_commands(sub)

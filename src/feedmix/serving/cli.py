@@ -1,0 +1,153 @@
+"""``feedmix demo | serve | feed``: run the service, or ask it for one user's feed in the terminal.
+
+Heavy imports happen inside the handlers, so ``feedmix --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+def _serve(config: Any) -> None:
+    import uvicorn
+
+    from feedmix.serving.app import create_app
+    from feedmix.serving.runtime import Runtime
+
+    print(f"feedmix: loading {config.posts} posts and {config.users} simulated users...", file=sys.stderr)
+    runtime = Runtime.build(config)
+    app = create_app(runtime)
+    url = f"http://{config.host}:{config.port}"
+    print(
+        f"feedmix: serving {runtime.corpus.describe()['posts']} posts at {url}  (console: {url}/, API docs:"
+        f" {url}/docs)",
+        flush=True,
+    )
+    try:
+        # keep-alive longer than a load balancer's idle timeout (60 s on the common ones): a server
+        # that closes first races the client's next request on that connection (a ReadError there)
+        uvicorn.run(
+            app,
+            host=config.host,
+            port=config.port,
+            log_level="warning",
+            access_log=False,
+            timeout_keep_alive=75,
+        )
+    finally:
+        runtime.close()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from feedmix.config import FeedmixConfig
+
+    cfg = FeedmixConfig(host=args.host, port=args.port, posts=args.posts, users=args.users)
+    cfg.ads_demo_campaigns = True  # an empty campaign store gets demo campaigns: the feed shows ads
+    cfg.shed_target_ms = 50.0  # load shedding as in config/feedmix.toml
+    _serve(cfg)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from feedmix.config import FeedmixConfig
+
+    cfg = FeedmixConfig.from_toml(args.config) if args.config else FeedmixConfig()
+    if args.port:
+        cfg.port = args.port
+    _serve(cfg)
+    return 0
+
+
+def _print_feed(body: dict[str, Any], explain: bool) -> None:
+    user = body.get("user", {})
+    print(
+        f"feed for {body['user_id']} ({'cold start' if user.get('cold_start') else 'known user'}),"
+        f" coverage {body['coverage']}, degraded {body['degraded']} {body.get('failed_components') or ''}"
+    )
+    for it in body["items"]:
+        if it.get("kind") == "ad":
+            print(f"{it['position'] + 1:>3}. [ad]    {it.get('headline', '')}  ({it.get('click_url', '')})")
+            continue
+        age = it["age_hours"]
+        age_s = f"{age:.0f}h" if age < 48 else f"{age / 24:.0f}d"
+        head = f"{it['position'] + 1:>3}. [{it['score']:.3f}] r/{it['community']:<18} {age_s:>5}"
+        print(f"{head}  {it['title'][:80]}")
+        if explain:
+            parts = "  ".join(f"{k}={v:.3f}" for k, v in it["score_parts"].items())
+            counts = f"post_score={it['post_score']:<6} comments={it['num_comments']:<5}"
+            print(f"       source={it['source']:<20} {counts} {parts}")
+    if explain and body.get("trace"):
+        print("\nstages:")
+        for st in body["trace"]["stages"]:
+            print(
+                f"  {st['stage']:<20} {st['wall_ms']:8.2f} ms wall {st['cpu_ms']:8.2f} ms cpu"
+                f"  {st['candidates_in']:>5} -> {st['candidates_out']:<5}"
+            )
+            for c in st["components"]:
+                err = f"  ({c['error']})" if c.get("error") else ""
+                # a source's yield: the candidates it returned (before the merge drops duplicates)
+                got = f"  {c['candidates_out']:>5} candidates" if c["kind"] == "source" else ""
+                print(f"      {c['component']:<26} {c['status']:<8} {c['wall_ms']:7.2f} ms{got}{err}")
+
+
+def cmd_feed(args: argparse.Namespace) -> int:
+    if args.url:
+        import httpx
+
+        path = f"/v1/communities/{args.community}/feed" if args.community else "/v1/feed"
+        r = httpx.get(
+            args.url + path,
+            params={"user_id": args.user_id, "limit": args.limit, "debug": str(args.explain).lower()},
+            timeout=30,
+        )
+        if r.status_code != 200:
+            print(f"error {r.status_code}: {r.text}", file=sys.stderr)
+            return 1
+        body = r.json()
+    else:
+        from feedmix.config import FeedmixConfig
+        from feedmix.serving.runtime import Runtime
+
+        runtime = Runtime.build(FeedmixConfig(posts=args.posts, event_log="memory://", users=args.users))
+        try:
+            pipeline = "community" if args.community else "home"
+            body = runtime.feeds.feed(
+                pipeline, args.user_id, args.limit, debug=args.explain, community=args.community
+            )
+        finally:
+            runtime.close()
+    _print_feed(body, args.explain)
+    return 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("demo", help="serve the demo (real Reddit posts, simulated users) on 127.0.0.1:8000")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--posts",
+        default=os.environ.get("FEEDMIX_POSTS", "demo"),
+        help="'demo' (shipped slice), 'full' (428k posts from $FEEDMIX_DATA_DIR or ../shared/data) or a path",
+    )
+    p.add_argument("--users", type=int, default=2000, help="simulated users the server knows")
+    p.set_defaults(fn=cmd_demo)
+
+    p = sub.add_parser("serve", help="serve with a TOML config file")
+    p.add_argument("--config", help="TOML file (see config/feedmix.toml)")
+    p.add_argument("--port", type=int, default=0, help="override server.port")
+    p.set_defaults(fn=cmd_serve)
+
+    p = sub.add_parser("feed", help="print a user's feed in the terminal")
+    p.add_argument("user_id")
+    p.add_argument("--explain", action="store_true", help="show the source, score parts and stage trace")
+    p.add_argument("--limit", type=int, default=25)
+    p.add_argument("--community", help="a community feed instead of the home feed")
+    p.add_argument("--url", help="ask a running server instead of building one in-process")
+    p.add_argument("--posts", default="demo")
+    p.add_argument("--users", type=int, default=2000)
+    p.set_defaults(fn=cmd_feed)
