@@ -57,6 +57,18 @@ def _registered_by(group: object) -> set[str]:
     return _commands(sub)
 
 
+def test_every_module_of_the_table_of_contents_has_register() -> None:
+    for group in cli.COMMAND_GROUPS:
+        assert group.__name__.endswith(".cli"), group.__name__
+        assert callable(getattr(group, "register", None)), f"{group.__name__} has no register(subparsers)"
+
+
+def test_the_parser_has_exactly_the_expected_commands() -> None:
+    parser = cli.build_parser()
+    (sub,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert _commands(sub) == set(ALL)
+
+
 def test_each_package_registers_exactly_its_commands() -> None:
     assert [g.__name__ for g in cli.COMMAND_GROUPS] == list(EXPECTED)
     for group in cli.COMMAND_GROUPS:
@@ -87,7 +99,7 @@ def test_building_the_parser_imports_no_heavy_library() -> None:
 
     code = (
         "import sys; from feedmix import cli; cli.build_parser();"
-        "heavy = ('numpy', 'faiss', 'sqlalchemy', 'fastapi', 'lightgbm');"
+        "heavy = ('numpy', 'pyarrow', 'faiss', 'sqlalchemy', 'fastapi', 'httpx', 'lightgbm', 'tqdm');"
         "print(','.join(m for m in heavy if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        return int(args.fn(args))
+        return int(args.func(args))
     except BrokenPipeError:  # `feedmix feed u1 | head`: the reader left, nothing is wrong
         sys.stderr.close()
         return 0

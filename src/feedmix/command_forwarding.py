@@ -16,4 +16,4 @@ def forward(sub: Any, name: str, help_text: str, module: str) -> None:
 
         return int(importlib.import_module(module).main(args.forwarded))
 
-    p.set_defaults(fn=run, forwarded=[])
+    p.set_defaults(func=run, forwarded=[])

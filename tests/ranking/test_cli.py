@@ -18,7 +18,7 @@ def run(argv: list[str]) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     ranking_cli.register(sub)
     args = parser.parse_args(argv)
-    return int(args.fn(args))
+    return int(args.func(args))
 
 
 @pytest.fixture

@@ -1,16 +1,25 @@
 """``feedmix bench ...`` and ``feedmix cost``: the benchmarks, each printing JSON.
 
 Most benchmarks own their options (``main(argv)`` in their module, reached by forwarding); the serving
-benchmark and the scaling sweeps are declared here and in ``bench.scaling``.
+benchmark and the scaling sweeps are declared here, their work imported by the handlers.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
+from feedmix.bench.scaling_defaults import (
+    DEFAULT_CANDIDATES,
+    DEFAULT_CORPUS_SIZES,
+    DEFAULT_PROCESSES,
+    DEFAULT_STATE,
+    SWEEPS,
+)
 from feedmix.command_forwarding import forward as _forward
 
 
@@ -90,6 +99,107 @@ def _bench_reference(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v.replace("_", "")) for v in text.split(",") if v.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from exc
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return values
+
+
+def _sweeps(text: str) -> tuple[str, ...]:
+    values = tuple(v.strip() for v in text.split(",") if v.strip())
+    bad = [v for v in values if v not in SWEEPS]
+    if bad or not values:
+        raise argparse.ArgumentTypeError(f"sweeps are {', '.join(SWEEPS)}; got {text!r}")
+    return values
+
+
+def _add_scaling_command(bsub: Any) -> None:
+    b = bsub.add_parser(
+        "scaling",
+        help="latency and CPU per request against corpus size, candidates per request and processes",
+        description="In-process sweeps over corpus size and candidates per request, and an HTTP sweep over"
+        " serving processes; prints JSON (progress on stderr).",
+    )
+    b.add_argument(
+        "--sweep", type=_sweeps, default=SWEEPS, help="comma-separated: corpus,candidates,processes"
+    )
+    b.add_argument("--corpus-sizes", type=_ints, default=DEFAULT_CORPUS_SIZES, help="posts per corpus point")
+    b.add_argument("--candidates", type=_ints, default=DEFAULT_CANDIDATES, help="candidates per request")
+    b.add_argument(
+        "--candidates-posts",
+        type=int,
+        default=None,
+        help="corpus size of the candidates sweep (default: real)",
+    )
+    b.add_argument("--processes", type=_ints, default=DEFAULT_PROCESSES, help="serving processes")
+    b.add_argument("--requests", type=int, default=200, help="measured requests per in-process point")
+    b.add_argument("--warmup", type=int, default=30, help="warm-up requests per in-process point")
+    b.add_argument(
+        "--rate", type=float, default=10.0, help="processes sweep: total requests/s (and per process)"
+    )
+    b.add_argument("--duration", type=float, default=30.0, help="processes sweep: measured seconds per point")
+    b.add_argument("--http-warmup", type=float, default=10.0, help="processes sweep: warm-up seconds")
+    b.add_argument(
+        "--reference",
+        default=os.path.join("var", "bench", "reference"),
+        help="reference scenario state dir (prepared if missing); 'none' for a plain config on --posts",
+    )
+    b.add_argument("--posts", default="full", help="with --reference none: 'demo', 'full' or a path")
+    b.add_argument("--state", default=DEFAULT_STATE, help="where index builds are cached per corpus size")
+    b.add_argument("--no-isolate", action="store_true", help="run every point in this process")
+    b.add_argument("--out", help="also write the JSON here")
+    b.add_argument("--markdown", help="write the tables here")
+    b.add_argument("--plot", help="write the plot here (PNG)")
+    b.add_argument("--quiet", action="store_true")
+    b.set_defaults(func=cmd_bench_scaling)
+
+
+def cmd_bench_scaling(args: argparse.Namespace) -> int:
+    from feedmix.bench.scaling import (
+        ScalingOptions,
+        markdown,
+        plain_setup,
+        reference_setup,
+        run_scaling,
+        write_plot,
+    )
+
+    progress = not args.quiet
+    if args.reference.lower() == "none":
+        setup = plain_setup(args.posts, args.state)
+    else:
+        setup = reference_setup(args.reference, args.state, progress)
+    options = ScalingOptions(
+        sweeps=args.sweep,
+        corpus_sizes=args.corpus_sizes,
+        candidates=args.candidates,
+        processes=args.processes,
+        candidates_posts=args.candidates_posts,
+        requests=args.requests,
+        warmup=args.warmup,
+        rate=args.rate,
+        duration_s=args.duration,
+        warmup_s=args.http_warmup,
+        isolate=not args.no_isolate,
+        progress=progress,
+    )
+    report = run_scaling(setup, options)
+    if args.plot:
+        report["plot"] = str(args.plot) if write_plot(report, args.plot) else None
+    if args.markdown:
+        Path(args.markdown).write_text(markdown(report))
+        report["markdown"] = str(args.markdown)
+    text = json.dumps(report, indent=2)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    print(text)
+    return 0
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser("bench", help="benchmarks that print JSON")
     bsub = p.add_subparsers(dest="bench", required=True)
@@ -116,7 +226,7 @@ def register(sub: Any) -> None:
         b.add_argument("--out", help="also write the JSON here")
         b.add_argument("--plot", help="write a latency percentile plot (PNG)")
         b.add_argument("--quiet", action="store_true")
-        b.set_defaults(fn=cmd_bench_serving)
+        b.set_defaults(func=cmd_bench_serving)
     _forward(
         bsub,
         "retrieval",
@@ -141,9 +251,7 @@ def register(sub: Any) -> None:
         "score 1,000 candidates x 100 features with every head: native LightGBM and compiled",
         "feedmix.bench.ranking",
     )
-    from feedmix.bench.scaling import add_scaling_command
-
-    add_scaling_command(bsub)
+    _add_scaling_command(bsub)
 
     _forward(
         sub,

@@ -25,7 +25,7 @@ def _add_features_list_command(fsub: Any) -> None:
         description="Every feature of the registry, sorted by entity and name.",
     )
     p.add_argument("--json", action="store_true", help="print JSON rows instead of the table")
-    p.set_defaults(fn=cmd_features_list)
+    p.set_defaults(func=cmd_features_list)
 
 
 def cmd_features_training_set(args: argparse.Namespace) -> int:
@@ -89,7 +89,7 @@ def _add_training_set_command(fsub: Any) -> None:
         "--complete-only", action="store_true", help="drop impressions whose label window is still open"
     )
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    p.set_defaults(fn=cmd_features_training_set)
+    p.set_defaults(func=cmd_features_training_set)
 
 
 def register(sub: Any) -> None:

@@ -164,12 +164,12 @@ def _add_models_commands(subparsers: Any) -> None:
         default=DEFAULT_METRICS,
         help=f"comma-separated name patterns of the metrics to show (default {DEFAULT_METRICS!r}; '*': all)",
     )
-    c.set_defaults(fn=cmd_models_list)
+    c.set_defaults(func=cmd_models_list)
 
     c = msub.add_parser("show", help="one version's metadata as JSON")
     c.add_argument("version")
     _common(c)
-    c.set_defaults(fn=cmd_models_show)
+    c.set_defaults(func=cmd_models_show)
 
     c = msub.add_parser(
         "promote",
@@ -178,14 +178,14 @@ def _add_models_commands(subparsers: Any) -> None:
     )
     c.add_argument("version")
     _common(c)
-    c.set_defaults(fn=cmd_models_promote)
+    c.set_defaults(func=cmd_models_promote)
 
     c = msub.add_parser(
         "rollback",
         help="undo the last promotion: serve the previously promoted version again",
     )
     _common(c)
-    c.set_defaults(fn=cmd_models_rollback)
+    c.set_defaults(func=cmd_models_rollback)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -263,5 +263,5 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--json", action="store_true")
     p.add_argument("--quiet", action="store_true")
-    p.set_defaults(fn=cmd_train)
+    p.set_defaults(func=cmd_train)
     _add_models_commands(sub)

@@ -59,4 +59,4 @@ def register(sub: Any) -> None:
     )
     b.add_argument("--threads", type=int, default=2, help="build threads (faiss, BLAS, ALS)")
     b.add_argument("--quiet", action="store_true", help="no progress bars")
-    b.set_defaults(fn=cmd_index_build)
+    b.set_defaults(func=cmd_index_build)

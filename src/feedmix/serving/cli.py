@@ -10,8 +10,6 @@ import os
 import sys
 from typing import Any
 
-DEFAULT_URL = "http://127.0.0.1:8000"
-
 
 def _serve(config: Any) -> None:
     import uvicorn
@@ -135,12 +133,12 @@ def register(sub: Any) -> None:
         help="'demo' (shipped slice), 'full' (428k posts from $FEEDMIX_DATA_DIR or ../shared/data) or a path",
     )
     p.add_argument("--users", type=int, default=2000, help="simulated users the server knows")
-    p.set_defaults(fn=cmd_demo)
+    p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("serve", help="serve with a TOML config file")
     p.add_argument("--config", help="TOML file (see config/feedmix.toml)")
     p.add_argument("--port", type=int, default=0, help="override server.port")
-    p.set_defaults(fn=cmd_serve)
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("feed", help="print a user's feed in the terminal")
     p.add_argument("user_id")
@@ -150,4 +148,4 @@ def register(sub: Any) -> None:
     p.add_argument("--url", help="ask a running server instead of building one in-process")
     p.add_argument("--posts", default="demo")
     p.add_argument("--users", type=int, default=2000)
-    p.set_defaults(fn=cmd_feed)
+    p.set_defaults(func=cmd_feed)

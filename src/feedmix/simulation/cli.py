@@ -55,4 +55,4 @@ def register(sub: Any) -> None:
     p.add_argument("--posts", default=None, help="corpus path (default: the one the server reports)")
     p.add_argument("--limit", type=int, default=25)
     p.add_argument("--quiet", action="store_true")
-    p.set_defaults(fn=cmd_simulate)
+    p.set_defaults(func=cmd_simulate)
