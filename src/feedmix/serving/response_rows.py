@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from feedmix.components.blenders.ads_blender import KIND
+from feedmix.core.candidates import CandidateBatch
 from feedmix.core.executor import PipelineResult
 from feedmix.corpus.reddit_corpus import RedditCorpus
 from feedmix.retrieval.rows import ROW
@@ -32,7 +33,13 @@ class ResponseRows:
         posts = [i for i, k in enumerate(kinds) if k == "post"]
         out: list[dict[str, Any]] = [{} for _ in kinds]
         if posts:
-            for i, item in zip(posts, self._posts(result, np.asarray(posts), features), strict=True):
+            # a blender keeps the page's rows in their order (a kit contract), so the posts' columns are
+            # read from the page itself rather than gathered through the mixed batch
+            page = result.page
+            source, at = (
+                (page, np.arange(len(page))) if len(page) == len(posts) else (batch, np.asarray(posts))
+            )
+            for i, item in zip(posts, self._posts(result, source, at, features), strict=True):
                 out[i] = item
         ads = [i for i, k in enumerate(kinds) if k == "ad"]
         if ads:
@@ -43,9 +50,9 @@ class ResponseRows:
         return out
 
     def _posts(
-        self, result: PipelineResult, at: np.ndarray[Any, Any], features: bool
+        self, result: PipelineResult, batch: CandidateBatch, at: np.ndarray[Any, Any], features: bool
     ) -> list[dict[str, Any]]:
-        batch, c = result.batch, self.corpus
+        c = self.corpus
         rows = batch.column(ROW)[at]
         sources = batch.column("source")[at]
         scores = batch.column("score")[at]
