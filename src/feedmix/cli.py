@@ -14,6 +14,7 @@ import sys
 from feedmix.ads import cli as ads_cli
 from feedmix.bench import cli as bench_cli
 from feedmix.eval import cli as eval_cli
+from feedmix.experiments import cli as experiments_cli
 from feedmix.features import cli as features_cli
 from feedmix.ranking import cli as ranking_cli
 from feedmix.retrieval import cli as retrieval_cli
@@ -28,6 +29,7 @@ COMMAND_GROUPS = (
     bench_cli,  # bench, cost
     eval_cli,  # eval
     ads_cli,  # ads
+    experiments_cli,  # experiments
     features_cli,  # features
     retrieval_cli,  # index
 )

@@ -22,6 +22,11 @@
             memory:// or redis://; several serving processes must share Redis), refresh_interval_s
             (re-read campaigns when they change); the admin token that creates advertisers is read
             from $FEEDMIX_ADS_ADMIN_TOKEN, never from a file in the repository
+[experiments] enabled (assign requests to running experiments and log exposures), store (experiment
+            store URL; default sqlite:///<state_dir>/experiments.db, or postgresql://...), exposure_log
+            (an event-log URL; default sqlite:///<state_dir>/exposures.db), refresh_interval_s (how
+            often a serving process checks the store for starts, stops and ramps); the operator key
+            of the experiments API is read from $FEEDMIX_OPERATOR_KEY
 [observability]  otlp_endpoint (OpenTelemetry traces, a span per request, stage and component, sent
             over OTLP/HTTP to this collector, e.g. "http://127.0.0.1:4318"; "": off, the default),
             service_name (the spans' service.name), trace_sample_rate (share of requests traced)
@@ -89,6 +94,12 @@ _TOML_KEYS: dict[str, dict[str, str]] = {
         "refresh_interval_s": "ads_refresh_interval_s",
         "demo_campaigns": "ads_demo_campaigns",
     },
+    "experiments": {
+        "enabled": "experiments_enabled",
+        "store": "experiments_store",
+        "exposure_log": "exposure_log",
+        "refresh_interval_s": "experiments_refresh_interval_s",
+    },
     "observability": {
         "otlp_endpoint": "otlp_endpoint",
         "service_name": "otel_service_name",
@@ -135,6 +146,10 @@ class FeedmixConfig:
     ads_refresh_interval_s: float = 5.0
     #: seed demo campaigns into an empty campaign store at startup (``feedmix demo`` sets it)
     ads_demo_campaigns: bool = False
+    experiments_enabled: bool = True
+    experiments_store: str = ""
+    exposure_log: str = ""
+    experiments_refresh_interval_s: float = 2.0
     otlp_endpoint: str = ""
     otel_service_name: str = "feedmix"
     trace_sample_rate: float = 1.0
@@ -149,6 +164,14 @@ class FeedmixConfig:
             self.feature_offline_dir = str(Path(self.state_dir).resolve() / "offline_features")
         if not self.ads_store:
             self.ads_store = f"sqlite:///{Path(self.state_dir).resolve() / 'ads.db'}"
+        if not self.experiments_store:
+            self.experiments_store = f"sqlite:///{Path(self.state_dir).resolve() / 'experiments.db'}"
+        if not self.exposure_log:
+            self.exposure_log = f"sqlite:///{Path(self.state_dir).resolve() / 'exposures.db'}"
+        if not 0 <= self.experiments_refresh_interval_s <= 3600:
+            raise ConfigFileError(
+                f"experiments.refresh_interval_s: {self.experiments_refresh_interval_s} is outside [0, 3600]"
+            )
         if not self.ads_assets_dir:
             self.ads_assets_dir = str(Path(self.state_dir).resolve() / "assets")
         if not self.ranking_registry_dir:

@@ -198,6 +198,40 @@ def test_failing_query_hydrator_leaves_features_unset(calls: Calls, executor: Pi
     assert r.failed_components == ["profile"]
 
 
+def test_a_param_hydrator_decides_params_before_any_other_component_reads_them(
+    calls: Calls, executor: PipelineExecutor
+) -> None:
+    p = build(
+        calls,
+        query_hydrators=[
+            {"type": "const", "id": "profile"},
+            {
+                "type": "param_decider",
+                "id": "experiments",
+                "options": {"overrides": {"a.n": 3, "b.enabled": False}},
+            },
+        ],
+        sources=[{"type": "range", "id": "a"}, {"type": "range", "id": "b", "options": {"start": 100}}],
+    )
+    r = run(executor, p)
+    assert sorted(r.batch.ids.tolist()) == [0, 1, 2] and statuses(r)["b"] == "disabled"
+    assert [s.stage for s in r.trace.stages][:2] == ["params", "query_hydration"]
+    assert r.query.feature("decided") is True and r.query.params.explicit >= {"a.n", "b.enabled"}
+    # the request's own overrides win over the decided ones
+    r = run(executor, p, {"a.n": 5})
+    assert sorted(r.batch.ids.tolist()) == [0, 1, 2, 3, 4]
+
+
+def test_a_failing_or_invalid_param_hydrator_leaves_the_request_on_the_defaults(
+    calls: Calls, executor: PipelineExecutor
+) -> None:
+    for options in ({"overrides": {"a.n": 3}, "fail": True}, {"overrides": {"a.n": 3, "a.nope": 1}}):
+        p = build(calls, query_hydrators=[{"type": "param_decider", "id": "experiments", "options": options}])
+        r = run(executor, p)
+        assert len(r.batch) == 10  # the default a.n
+        assert r.failed_components == ["experiments"] and r.degraded
+
+
 def test_kill_switch_disables_without_calling(calls: Calls, executor: PipelineExecutor) -> None:
     p = build(
         calls,

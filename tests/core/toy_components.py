@@ -19,6 +19,7 @@ from feedmix.core import (
     Selector,
     SideEffect,
 )
+from feedmix.core.components import PARAM_OVERRIDES, ParamHydrator
 from feedmix.core.pipeline import ComponentRegistry
 
 
@@ -151,6 +152,22 @@ class UserGate(Gate):
         return bool(query.user_id != self.deny)
 
 
+class ParamDecider(ParamHydrator):
+    """Decides params for the request (an experiment, in miniature): ``a.n`` for user u1."""
+
+    WRITES_QUERY = ("decided",)
+
+    def __init__(self, identifier: str, calls: Calls, overrides: dict[str, Any], fail: bool = False) -> None:
+        super().__init__(identifier)
+        self.calls, self.overrides, self.fail = calls, overrides, fail
+
+    def hydrate(self, query: Any) -> dict[str, Any]:
+        self.calls.hit(self.identifier)
+        if self.fail:
+            raise RuntimeError("assignment exploded")
+        return {"decided": True, PARAM_OVERRIDES: self.overrides}
+
+
 def toy_registry() -> ComponentRegistry:
     r = ComponentRegistry()
     r.register("range", lambda i, d, **o: RangeSource(i, d, **o))
@@ -167,6 +184,7 @@ def toy_registry() -> ComponentRegistry:
     r.register("user_gate", lambda i, d, **o: UserGate(i, **o))
     r.register("defaulting", lambda i, d, **o: DefaultingHydrator(i, **o))
     r.register("thread_recording", lambda i, d, **o: ThreadRecordingSource(i, d, **o))
+    r.register("param_decider", lambda i, d, **o: ParamDecider(i, d, **o))
     return r
 
 

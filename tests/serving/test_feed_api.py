@@ -96,6 +96,7 @@ def test_debug_trace_names_every_stage_and_component(client: TestClient) -> None
     body = feed(client, user_id="u0002", limit=10, debug="true")
     stages = {s["stage"]: s for s in body["trace"]["stages"]}
     assert list(stages) == [
+        "params",
         "query_hydration",
         "sources",
         "candidate_hydration",
@@ -105,6 +106,8 @@ def test_debug_trace_names_every_stage_and_component(client: TestClient) -> None
         "blenders",
         "synchronous_side_effects",
     ]
+    # the experiment assignment decides the params before anything reads them
+    assert [c["component"] for c in stages["params"]["components"]] == ["experiments"]
     # the ads step and the scroll session's record are stages like the others, each with its component
     assert [c["component"] for c in stages["blenders"]["components"]] == ["ad_slots"]
     assert [c["component"] for c in stages["synchronous_side_effects"]["components"]] == ["session_record"]

@@ -2,6 +2,7 @@
 
 from feedmix.core.candidates import CandidateBatch
 from feedmix.core.components import (
+    PARAM_OVERRIDES,
     Blender,
     CandidateHydrator,
     CandidateSource,
@@ -9,6 +10,7 @@ from feedmix.core.components import (
     Fallback,
     Filter,
     Gate,
+    ParamHydrator,
     QueryHydrator,
     Scorer,
     Selector,
@@ -20,6 +22,7 @@ from feedmix.core.pipeline import ConfigError, Pipeline, PipelineConfig
 from feedmix.core.query import Deadline, Query
 
 __all__ = [
+    "PARAM_OVERRIDES",
     "Blender",
     "CandidateBatch",
     "CandidateHydrator",
@@ -31,6 +34,7 @@ __all__ = [
     "Filter",
     "Gate",
     "ParamError",
+    "ParamHydrator",
     "ParamSpec",
     "Params",
     "Pipeline",

@@ -166,6 +166,23 @@ class QueryHydrator(Component):
         raise NotImplementedError
 
 
+class ParamHydrator(QueryHydrator):
+    """A query hydrator that decides this request's params (experiment assignment).
+
+    It runs before every other component, on the request thread, so what it decides reaches all of
+    them: the overrides it returns under ``PARAM_OVERRIDES`` apply *under* the request's own ``p.``
+    overrides (an explicit choice of the caller wins), and count as explicit for load shedding. If it
+    fails, the request keeps the pipeline's params (the control) and names it in ``failed_components``.
+    """
+
+    def hydrate(self, query: Query) -> Mapping[str, Any]:
+        raise NotImplementedError
+
+
+#: the key of a ``ParamHydrator``'s output that holds its param overrides (not a query feature)
+PARAM_OVERRIDES = "params.overrides"
+
+
 class CandidateSource(Component):
     """Returns candidates for the query. Sources run concurrently under the request deadline."""
 

@@ -36,11 +36,11 @@ import numpy as np
 
 from feedmix.core import metrics
 from feedmix.core.candidates import CandidateBatch
-from feedmix.core.components import Component, Fallback, SynchronousSideEffect
+from feedmix.core.components import PARAM_OVERRIDES, Component, Fallback, ParamHydrator, SynchronousSideEffect
 from feedmix.core.load_shedding import QualityFactor, SheddingParams, budget_overrides
 from feedmix.core.otel_tracing import NOOP_TRACER, RequestTracer
 from feedmix.core.pipeline import Pipeline
-from feedmix.core.query import Query
+from feedmix.core.query import Deadline, Query
 from feedmix.core.trace import ComponentTrace, RequestTrace, StageTrace
 
 log = logging.getLogger(__name__)
@@ -123,6 +123,10 @@ def _apply_selection(batch: CandidateBatch, picked: Any) -> CandidateBatch:
 def _since(t0: float) -> float:
     """Milliseconds from ``t0`` (the request's ``perf_counter`` start) to now: a trace offset."""
     return (time.perf_counter() - t0) * 1000.0
+
+
+def _hydrate_query(query: Query, comp: Any, _batch: CandidateBatch) -> Any:
+    return comp.hydrate(query)
 
 
 def _call_with_batch(call: Callable[[Any, CandidateBatch], R], batch: CandidateBatch, comp: Any) -> R:
@@ -212,11 +216,21 @@ class PipelineExecutor:
                     out.append(c)
             return out
 
+        # 0. the params of this request (experiment assignment), before anything reads them
+        deciders = [c for c in pipeline.query_hydrators if isinstance(c, ParamHydrator)]
+        if deciders:
+            stage = StageTrace("params", start_ms=_since(wall0))
+            for comp in runnable(deciders, stage):
+                decide = functools.partial(_hydrate_query, query)
+                decided = self._inline(query, comp, stage, CandidateBatch.empty(), decide, wall0)
+                if decided is not None:
+                    query = self._decide_params(query, comp, decided, stage)
+            trace.stages.append(stage)
+
         # 1. query hydration, concurrently
         stage = StageTrace("query_hydration", start_ms=_since(wall0))
-        features = self._concurrent(
-            query, runnable(pipeline.query_hydrators, stage), stage, lambda c: c.hydrate(query), wall0
-        )
+        others = [c for c in pipeline.query_hydrators if not isinstance(c, ParamHydrator)]
+        features = self._concurrent(query, runnable(others, stage), stage, lambda c: c.hydrate(query), wall0)
         for _, feats in features:
             query = query.with_features(feats)
         trace.stages.append(stage)
@@ -322,6 +336,26 @@ class PipelineExecutor:
         return result
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _decide_params(self, query: Query, comp: Component, decided: Any, stage: StageTrace) -> Query:
+        """Apply a param hydrator's output: its overrides under the request's own, its features.
+
+        All overrides are validated before any applies (``Params.override``), so a variant that has
+        become invalid changes nothing: the request runs as the control and the hydrator is failed.
+        """
+        try:
+            features = dict(decided)
+            overrides = dict(features.pop(PARAM_OVERRIDES, None) or {})
+            mine = {k: v for k, v in overrides.items() if k not in query.params.explicit}
+            params = query.params.override(mine) if mine else query.params
+        except (TypeError, ValueError) as exc:
+            self._fail(stage, comp.identifier, "error", exc)
+            return query
+        deadline = query.deadline
+        if "pipeline.deadline_ms" in mine:
+            budget = float(params["pipeline.deadline_ms"]) / 1000.0
+            deadline = Deadline(budget, start=deadline.expires_at - deadline.budget_s)
+        return dataclasses.replace(query, params=params, deadline=deadline).with_features(features)
 
     def _finish(self, result: PipelineResult, wall0: float, cpu0: float) -> PipelineResult:
         trace = result.trace

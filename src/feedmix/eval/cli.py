@@ -28,3 +28,15 @@ def register(sub: Any) -> None:
         "simulated Reddit: AUC per head on a later slice, closed loop heuristic vs trained ranker",
         "feedmix.eval.simulated_ranking",
     )
+    _forward(
+        esub,
+        "ope",
+        "Open Bandit logs: IPS, SNIPS, DR estimates of BTS's click rate against its on-policy rate",
+        "feedmix.eval.ope.open_bandit",
+    )
+    _forward(
+        esub,
+        "experiments",
+        "simulated users: A/A false-positive rate, a planted effect against the closed loop, CUPED, SRM",
+        "feedmix.eval.experiment_validation",
+    )

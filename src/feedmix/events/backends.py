@@ -3,10 +3,11 @@ free of its implementations and the package graph has no cycle."""
 
 from __future__ import annotations
 
-from feedmix.events.event_log import DEFAULT_EVENT_LOG_URL, EventLog
+from feedmix.events.event_log import DEFAULT_EVENT_LOG_URL, EventLog, R
+from feedmix.events.schema import Event
 
 
-def open_event_log(url: str = DEFAULT_EVENT_LOG_URL) -> EventLog:
+def open_event_log(url: str = DEFAULT_EVENT_LOG_URL, record: type[R] = Event) -> EventLog[R]:  # type: ignore[assignment]
     """The event log for ``url``:
 
     * ``sqlite:///relative/events.db`` or ``sqlite:////absolute/events.db`` (SQLAlchemy's
@@ -14,17 +15,19 @@ def open_event_log(url: str = DEFAULT_EVENT_LOG_URL) -> EventLog:
     * ``memory://`` - in-process, for tests;
     * ``redis://host:6379/0?stream=NAME[&dedup_ttl_s=604800][&maxlen=N][&timeout_ms=1000]``
       (``rediss://`` for TLS) - a Redis Stream, see ``RedisEventLog``.
+
+    ``record`` is what the log holds: client events, or another kind of log record (exposures).
     """
     if url.startswith("sqlite:///"):
         from feedmix.events.sqlite_event_log import SqliteEventLog
 
-        return SqliteEventLog.from_url(url)
+        return SqliteEventLog.from_url(url, record)
     if url.startswith("memory://"):
         from feedmix.events.memory_event_log import MemoryEventLog
 
-        return MemoryEventLog()
+        return MemoryEventLog[R]()
     if url.startswith(("redis://", "rediss://")):
         from feedmix.events.redis_event_log import RedisEventLog
 
-        return RedisEventLog.from_url(url)
+        return RedisEventLog.from_url(url, record)
     raise ValueError(f"unsupported event log URL {url!r} (use sqlite:///, memory:// or redis://)")

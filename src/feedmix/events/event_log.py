@@ -18,11 +18,18 @@ Backends are chosen by URL with ``open_event_log``; failures of the storage itse
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from feedmix.events.schema import Event
+from typing_extensions import TypeVar
+
+from feedmix.events.schema import Event, LogRecord
+
+#: the record a log holds: client events unless said otherwise (``EventLog[Exposure]``). The backends'
+#: ``record: type[R] = Event`` parameters carry a ``type: ignore``: mypy cannot yet check a default
+#: argument against a TypeVar's default.
+R = TypeVar("R", bound=LogRecord, default=Event)
 
 DEFAULT_EVENT_LOG_URL = "sqlite:///events.db"
 
@@ -41,12 +48,12 @@ class AppendResult:
     fresh: tuple[int, ...] | None = field(default=None, compare=False)
 
 
-class EventLog(Protocol):
-    def append(self, events: Sequence[Event]) -> AppendResult:
+class EventLog(Protocol[R]):
+    def append(self, events: Sequence[R]) -> AppendResult:
         """Store the events not already in the log, atomically and durably."""
         ...
 
-    def read(self, after: int = 0, limit: int = 1000) -> list[tuple[int, Event]]:
+    def read(self, after: int = 0, limit: int = 1000) -> list[tuple[int, R]]:
         """Up to ``limit`` (offset, event) pairs with offset > ``after``, in offset order."""
         ...
 
@@ -62,3 +69,15 @@ def check_read_args(after: int, limit: int) -> None:
         raise ValueError(f"after must be >= 0, got {after}")
     if limit < 1:
         raise ValueError(f"limit must be >= 1, got {limit}")
+
+
+def scan(log: EventLog[R], batch: int = 10_000) -> Iterator[R]:
+    """Every record of the log in offset order, read ``batch`` at a time (an analysis's full pass)."""
+    after = 0
+    while True:
+        rows = log.read(after, batch)
+        if not rows:
+            return
+        for _, record in rows:
+            yield record
+        after = rows[-1][0]

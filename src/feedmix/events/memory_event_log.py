@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import Generic
 
-from feedmix.events.event_log import AppendResult, check_read_args
-from feedmix.events.schema import Event
+from feedmix.events.event_log import AppendResult, R, check_read_args
 
 
-class MemoryEventLog:
+class MemoryEventLog(Generic[R]):
     """Offsets are 1, 2, 3...: the event at offset ``k`` is ``self._events[k - 1]``."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._events: list[Event] = []
+        self._events: list[R] = []
         self._ids: set[str] = set()
 
-    def append(self, events: Sequence[Event]) -> AppendResult:
+    def append(self, events: Sequence[R]) -> AppendResult:
         with self._lock:
             fresh: list[int] = []
             batch_ids: set[str] = set()
@@ -30,7 +30,7 @@ class MemoryEventLog:
             self._ids |= batch_ids
         return AppendResult(accepted=len(fresh), duplicates=len(events) - len(fresh), fresh=tuple(fresh))
 
-    def read(self, after: int = 0, limit: int = 1000) -> list[tuple[int, Event]]:
+    def read(self, after: int = 0, limit: int = 1000) -> list[tuple[int, R]]:
         check_read_args(after, limit)
         with self._lock:
             chunk = self._events[after : after + limit]

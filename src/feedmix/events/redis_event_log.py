@@ -30,11 +30,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any, Generic, cast
 
 import redis
 
-from feedmix.events.event_log import AppendResult, EventLogUnavailable, check_read_args
+from feedmix.events.event_log import AppendResult, EventLogUnavailable, R, check_read_args
 from feedmix.events.schema import Event
 from feedmix.stores.redis_conn import TIMEOUT_OPTIONS, make_client, store_errors
 from feedmix.stores.url_options import int_option, url_options
@@ -87,14 +87,18 @@ return out
 """
 
 
-class RedisEventLog:
+class RedisEventLog(Generic[R]):
+    """Holds ``record`` objects (client events by default)."""
+
     def __init__(
         self,
         client: redis.Redis,
         stream: str,
         dedup_ttl_s: int = DEFAULT_DEDUP_TTL_S,
         maxlen: int = 0,
+        record: type[R] = Event,  # type: ignore[assignment]
     ) -> None:
+        self.record = record
         if not _STREAM_NAME.fullmatch(stream):
             raise ValueError(f"stream name {stream!r} must match {_STREAM_NAME.pattern}")
         if dedup_ttl_s < 1:
@@ -108,7 +112,7 @@ class RedisEventLog:
         self._append = client.register_script(_APPEND)
 
     @classmethod
-    def from_url(cls, url: str) -> RedisEventLog:
+    def from_url(cls, url: str, record: type[R] = Event) -> RedisEventLog[R]:  # type: ignore[assignment]
         """``redis://host:6379/0?stream=NAME[&dedup_ttl_s=604800][&maxlen=0][&timeout_ms=1000]``."""
         opts = url_options(url, ("stream", "dedup_ttl_s", "maxlen", *TIMEOUT_OPTIONS))
         if not opts.get("stream"):
@@ -118,9 +122,10 @@ class RedisEventLog:
             stream=opts["stream"],
             dedup_ttl_s=int_option(opts, "dedup_ttl_s", DEFAULT_DEDUP_TTL_S, minimum=1),
             maxlen=int_option(opts, "maxlen", 0),
+            record=record,
         )
 
-    def append(self, events: Sequence[Event]) -> AppendResult:
+    def append(self, events: Sequence[R]) -> AppendResult:
         if not events:
             return AppendResult(accepted=0, duplicates=0)
         keys = [self.stream_key, self._offset_key, *(f"{self.stream_key}:eid:{e.event_id}" for e in events)]
@@ -136,7 +141,7 @@ class RedisEventLog:
             accepted=int(accepted), duplicates=int(duplicates), fresh=tuple(int(i) - 1 for i in fresh)
         )
 
-    def read(self, after: int = 0, limit: int = 1000) -> list[tuple[int, Event]]:
+    def read(self, after: int = 0, limit: int = 1000) -> list[tuple[int, R]]:
         check_read_args(after, limit)
         with store_errors("redis event log read", EventLogUnavailable):
             entries = cast(
@@ -144,7 +149,8 @@ class RedisEventLog:
                 self._client.xrange(self.stream_key, min=f"{after + 1}-0", max="+", count=limit),
             )
         return [
-            (int(eid.split(b"-", 1)[0]), Event.model_validate_json(fields[b"e"])) for eid, fields in entries
+            (int(eid.split(b"-", 1)[0]), self.record.model_validate_json(fields[b"e"]))
+            for eid, fields in entries
         ]
 
     def count(self) -> int:

@@ -26,14 +26,23 @@ PostId = Annotated[str, StringConstraints(pattern=POST_ID_PATTERN)]
 UnixSeconds = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
 
 
-class Event(BaseModel):
-    """One thing a user did to one post. Immutable: ingestion copies it to fill ``ts``."""
+class LogRecord(BaseModel):
+    """What an event log stores: an immutable record with an id that makes appending it idempotent.
+
+    Client events are one kind; the experiments' exposures (:mod:`feedmix.experiments.exposure`) are
+    another, kept in a log of their own so that no consumer of user events ever has to skip them.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     event_id: Token = Field(
         description="Client-generated id; retries reuse it, which makes ingestion idempotent."
     )
+
+
+class Event(LogRecord):
+    """One thing a user did to one post. Immutable: ingestion copies it to fill ``ts``."""
+
     type: EventType
     user_id: Token
     post_id: PostId = Field(description="Base36 post id, canonical (no leading zeros).")

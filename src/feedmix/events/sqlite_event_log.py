@@ -21,8 +21,9 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Generic
 
-from feedmix.events.event_log import AppendResult, EventLogUnavailable, check_read_args
+from feedmix.events.event_log import AppendResult, EventLogUnavailable, R, check_read_args
 from feedmix.events.schema import Event
 
 _SCHEMA = """
@@ -36,8 +37,16 @@ _INSERT = "INSERT INTO events (event_id, body) VALUES (?, ?) ON CONFLICT (event_
 _READ = "SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?"
 
 
-class SqliteEventLog:
-    def __init__(self, path: str | os.PathLike[str], busy_timeout_s: float = 10.0) -> None:
+class SqliteEventLog(Generic[R]):
+    """Holds ``record`` objects (client events by default)."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        busy_timeout_s: float = 10.0,
+        record: type[R] = Event,  # type: ignore[assignment]
+    ) -> None:
+        self.record = record
         self.path = Path(path)
         if str(path) in ("", ":memory:"):
             raise ValueError("SqliteEventLog needs a file (use memory:// for an in-memory log)")
@@ -50,14 +59,14 @@ class SqliteEventLog:
             self._reader = _connect(self.path, busy_timeout_s)
 
     @classmethod
-    def from_url(cls, url: str) -> SqliteEventLog:
+    def from_url(cls, url: str, record: type[R] = Event) -> SqliteEventLog[R]:  # type: ignore[assignment]
         """``sqlite:///relative.db`` or ``sqlite:////absolute.db`` (no query options)."""
         path = url.removeprefix("sqlite:///")
         if "?" in path or not path:
             raise ValueError(f"expected sqlite:///<path> without options, got {url!r}")
-        return cls(path)
+        return cls(path, record=record)
 
-    def append(self, events: Sequence[Event]) -> AppendResult:
+    def append(self, events: Sequence[R]) -> AppendResult:
         if not events:
             return AppendResult(accepted=0, duplicates=0)
         ids = [e.event_id for e in events]
@@ -87,11 +96,11 @@ class SqliteEventLog:
             fresh=tuple(fresh) if accepted == len(fresh) else None,
         )
 
-    def read(self, after: int = 0, limit: int = 1000) -> list[tuple[int, Event]]:
+    def read(self, after: int = 0, limit: int = 1000) -> list[tuple[int, R]]:
         check_read_args(after, limit)
         with self._read_lock, _errors("read"):
             rows = self._reader.execute(_READ, (after, limit)).fetchall()
-        return [(int(seq), Event.model_validate_json(body)) for seq, body in rows]
+        return [(int(seq), self.record.model_validate_json(body)) for seq, body in rows]
 
     def count(self) -> int:
         with self._read_lock, _errors("count"):

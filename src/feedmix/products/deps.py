@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from feedmix.ads.decision.feed_ads import FeedAds
 from feedmix.corpus.community_graph import CommunityGraph
 from feedmix.corpus.reddit_corpus import RedditCorpus
+from feedmix.experiments.assigner_handle import AssignerHandle
+from feedmix.experiments.exposure import ExposureLogger
 from feedmix.features.offline.served_log import ServedFeatureLog
 from feedmix.features.online_store import OnlineStore
 from feedmix.ranking.model_source import ModelSource
@@ -43,3 +45,6 @@ class FeedDeps:
     ranker_models: ModelSource | None = None
     #: the ad server's page mixer (None: the process serves no ads)
     ads: FeedAds | None = None
+    #: the running experiments' assigner and the exposure log (None: no experiments)
+    experiments: AssignerHandle | None = None
+    exposures: ExposureLogger | None = None

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-#: who the user is and what they have already seen (this session and before)
+#: who the user is and what they have already seen (this session and before); the experiment
+#: assignment first, as a param hydrator it decides the request's params before anything reads them
 USER_CONTEXT: list[Any] = [
+    {"type": "experiment_assignment_hydrator", "id": "experiments"},
     {"type": "user_profile_hydrator", "id": "user_profile"},
     {"type": "seen_posts_hydrator", "id": "seen_posts"},
     {"type": "session_served_hydrator", "id": "session_served"},
@@ -35,8 +37,10 @@ SAFETY_AND_SEEN_FILTERS: list[Any] = [
     "duplicate_content_filter",
 ]
 
-#: the scroll session's record (before the response) and the served mix by source (after it)
+#: the scroll session's record (before the response), the served mix by source and the experiment
+#: exposures (after it)
 SERVED_RECORDS: list[Any] = [
     {"type": "session_record_side_effect", "id": "session_record"},
     {"type": "served_mix_side_effect", "id": "served_mix"},
+    {"type": "exposure_log_side_effect", "id": "exposure_log"},
 ]

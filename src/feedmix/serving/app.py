@@ -25,9 +25,10 @@ from feedmix.ads.api.advertiser_api import mount_advertiser_api
 from feedmix.ads.api.explain_api import explain_router
 from feedmix.console import STATIC_DIR
 from feedmix.core.metrics import HttpMetricsMiddleware
-from feedmix.core.params import ParamError
-from feedmix.events.event_log import EventLogUnavailable
+from feedmix.core.params import ParamError, ParamRegistry
+from feedmix.events.event_log import EventLogUnavailable, scan
 from feedmix.events.schema import EventBatch
+from feedmix.experiments.api import experiments_router
 from feedmix.serving.cursor import Cursor, CursorError
 from feedmix.serving.feed_service import MAX_LIMIT, UnknownCommunity
 from feedmix.serving.runtime import Runtime
@@ -81,6 +82,9 @@ class FeedResponse(BaseModel):
     failed_components: list[str]
     user: dict[str, Any]
     model_version: str | None = None
+    #: the experiments and variants the request was in (``experiment``, ``variant``, ``layer``,
+    #: ``bucket_version``); empty when none applied or the assignment failed (see failed_components)
+    experiments: list[dict[str, Any]] = []
     #: share of each source's candidate budget this request used (below 1 while load shedding)
     quality_factor: float = 1.0
     #: how many ad slots the page had, how many were served, and whether ads were degraded
@@ -294,8 +298,28 @@ def create_app(runtime: Runtime) -> FastAPI:
         if runtime.ads is not None:
             app.include_router(explain_router(runtime.ads, runtime.campaigns))
 
+    experiments = runtime.experiments
+    if experiments is not None:  # operator key: $FEEDMIX_OPERATOR_KEY
+        app.include_router(
+            experiments_router(
+                experiments.store,
+                lambda surface: _params_of(runtime, surface),
+                lambda name: runtime.corpus.community_id(name) is not None,
+                lambda: scan(experiments.exposure_log),
+                lambda: scan(runtime.event_log),
+            )
+        )
+
     @app.exception_handler(StoreUnavailable)
     def store_down(_: Request, exc: StoreUnavailable) -> JSONResponse:
         return JSONResponse({"detail": f"store unavailable: {exc}"}, status_code=503)
 
     return app
+
+
+def _params_of(runtime: Runtime, surface: str) -> ParamRegistry | None:
+    """The params of the pipeline serving ``surface`` (None: no such surface)."""
+    for p in runtime.pipelines.values():
+        if p.surface == surface:
+            return p.param_registry
+    return None

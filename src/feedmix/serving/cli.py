@@ -43,10 +43,13 @@ def _serve(config: Any) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from feedmix.config import FeedmixConfig
+    from feedmix.operator_key import OPERATOR_KEY_ENV, ensure_demo_key
 
     cfg = FeedmixConfig(host=args.host, port=args.port, posts=args.posts, users=args.users)
     cfg.ads_demo_campaigns = True  # an empty campaign store gets demo campaigns: the feed shows ads
     cfg.shed_target_ms = 50.0  # load shedding as in config/feedmix.toml
+    key = ensure_demo_key(cfg.state_dir)  # the experiments API and CLI work without a manual step
+    print(f"feedmix: operator key {key} ({OPERATOR_KEY_ENV}; the CLI reads {cfg.state_dir}/operator_key)")
     _serve(cfg)
     return 0
 

@@ -104,6 +104,8 @@ class FeedService:
             "failed_components": result.failed_components,
             # which ranker ranked this page ("heuristic" until a model is promoted)
             "model_version": result.query.annotations.get("model_version"),
+            # the experiments and variants this request was in (their params ranked this page)
+            "experiments": result.query.annotations.get("experiments", []),
             # share of each source's candidate budget this request used (below 1: load shedding)
             "quality_factor": round(result.quality_factor, 4),
             "user": {

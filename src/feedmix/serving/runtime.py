@@ -29,6 +29,7 @@ from feedmix.events.backends import open_event_log
 from feedmix.events.event_log import EventLog
 from feedmix.events.ingest import EventIngestor
 from feedmix.events.replay import replay_recent
+from feedmix.experiments.experiments_runtime import ExperimentsRuntime, open_experiments
 from feedmix.features.aggregate_flusher import AggregateFlusher
 from feedmix.features.backends import open_online_store
 from feedmix.features.definitions import default_registry
@@ -82,6 +83,8 @@ class Runtime:
     assets: AssetStore | None = None
     #: the ad server, its feed blender and its tracker (None with ``[ads] enabled = false``)
     ads: AdsRuntime | None = None
+    #: the experiment store, assigner and exposure log (None with ``[experiments] enabled = false``)
+    experiments: ExperimentsRuntime | None = None
 
     #: what ``close`` releases, in the reverse order of opening (see ``build``)
     resources: ExitStack | None = None
@@ -109,6 +112,19 @@ class Runtime:
                 if seeded:
                     log.info("seeded %d demo ad groups into the empty campaign store", seeded)
             ads = _opened(stack, open_ads(cfg, campaigns, corpus)) if cfg.ads_enabled else None
+            experiments = (
+                _opened(
+                    stack,
+                    open_experiments(
+                        cfg.experiments_store,
+                        cfg.exposure_log,
+                        corpus.community_id,
+                        cfg.experiments_refresh_interval_s,
+                    ),
+                )
+                if cfg.experiments_enabled
+                else None
+            )
             online_store = _opened(stack, open_online_store(cfg.feature_store, default_registry()))
             # the aggregates are written through to the offline history, so training sets see the
             # values serving saw and when; feed reads go to the online store directly
@@ -157,6 +173,8 @@ class Runtime:
                 recent_engagements=recent,
                 ranker_models=ranker,
                 ads=ads.feed_ads if ads is not None else None,
+                experiments=experiments.assigner if experiments is not None else None,
+                exposures=experiments.exposures if experiments is not None else None,
             )
             pipelines = build_pipelines(cfg, deps)
             tracer = build_tracer(cfg)
@@ -191,6 +209,7 @@ class Runtime:
                 campaigns=campaigns,
                 assets=assets,
                 ads=ads,
+                experiments=experiments,
                 resources=stack.pop_all(),
             )
         log.info("runtime ready in %.1f s: %s", time.perf_counter() - t0, corpus.describe())

@@ -9,14 +9,10 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-import sqlalchemy as sa
-
 from feedmix.ads.store.sql_campaign_store import SqlCampaignStore
-
-_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+from feedmix.sql.engines import parse_sql_url
 
 
 def default_campaign_store_url(state_dir: str | Path) -> str:
@@ -30,23 +26,4 @@ def open_campaign_store(url: str, *, migrate: bool = True) -> SqlCampaignStore:
     ``migrate=False`` opens without touching the schema (a read replica, or a tool that only
     inspects) and fails with ``RuntimeError`` if the schema is not at the version this code expects.
     """
-    if url.startswith("sqlite:///"):
-        path = url.removeprefix("sqlite:///")
-        if not path or "?" in path or path == ":memory:":
-            raise ValueError(
-                f"expected sqlite:///<path> (a file: pooled connections must share the data), got {url!r}"
-            )
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return SqlCampaignStore(sa.make_url(f"sqlite:///{path}"), migrate=migrate)
-    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            sa_url = sa.make_url("postgresql+psycopg://" + url.removeprefix(prefix))
-            schema = sa_url.query.get("schema")
-            if isinstance(schema, tuple):
-                raise ValueError(f"schema given twice in {url!r}")
-            if schema is not None and not _SCHEMA_NAME.match(schema):
-                raise ValueError(f"schema must match {_SCHEMA_NAME.pattern}, got {schema!r}")
-            return SqlCampaignStore(
-                sa_url.difference_update_query(["schema"]), schema=schema, migrate=migrate
-            )
-    raise ValueError(f"unsupported campaign store URL {url!r} (use sqlite:///<path> or postgresql://...)")
+    return SqlCampaignStore(parse_sql_url(url, "campaign store"), migrate=migrate)

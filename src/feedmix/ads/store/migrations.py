@@ -1,37 +1,21 @@
-"""Schema migrations of the campaign store: an ordered list of versioned steps, same on SQLite and PostgreSQL.
-
-Why hand-written steps instead of ``metadata.create_all``: a deployed database must move from the
-schema it has to the one the code expects, step by step, and every step must be the same on both
-backends. Each step is plain DDL in the subset both dialects accept (``TEXT``, ``BIGINT``,
-``DOUBLE PRECISION``, ``DATE``), frozen once released: a later change is a new step, never an edit.
+"""Schema migrations of the campaign store: its released steps, in order, the same on SQLite and PostgreSQL.
 
 Applied versions are recorded in ``ads_schema_version`` (one row per step, with when and what). The
 table carries the ``ads_`` prefix like every table here, so the ads schema can share a PostgreSQL
-database (or schema) with other components' tables without colliding with their bookkeeping.
-
-``migrate`` runs all pending steps in one transaction that holds the database's write lock
-(``BEGIN IMMEDIATE`` on SQLite, a transaction-scoped advisory lock on PostgreSQL), so two processes
-starting at once apply each step exactly once, and a failing step leaves the schema as it was: both
-backends have transactional DDL.
+database (or schema) with other stores' tables. How steps are applied (one transaction under the
+database's write lock, frozen steps, newer schemas refused) is :mod:`feedmix.sql.migrations`.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from feedmix.sql.migrations import Migration, MigrationHistory
+
 #: an arbitrary constant for ``pg_advisory_xact_lock``: "ads migrate"
 PG_LOCK_KEY = 0x0AD5_3167
-
-
-@dataclass(frozen=True)
-class Migration:
-    version: int
-    description: str
-    statements: Sequence[str]
 
 
 def _initial_schema() -> list[str]:
@@ -124,62 +108,15 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
 )
 
-LATEST_VERSION = MIGRATIONS[-1].version
-
-_VERSION_TABLE = """
-CREATE TABLE IF NOT EXISTS ads_schema_version (
-    version INTEGER NOT NULL PRIMARY KEY,
-    description TEXT NOT NULL,
-    applied_ts DOUBLE PRECISION NOT NULL
-)
-"""
+HISTORY = MigrationHistory("ads", MIGRATIONS, PG_LOCK_KEY)
+LATEST_VERSION = HISTORY.latest
 
 
 def applied_versions(conn: sa.Connection) -> list[int]:
     """The versions recorded as applied, ascending (empty before the first ``migrate``)."""
-    if not sa.inspect(conn).has_table("ads_schema_version"):
-        return []
-    rows = conn.exec_driver_sql("SELECT version FROM ads_schema_version ORDER BY version")
-    return [int(r[0]) for r in rows]
+    return HISTORY.applied_versions(conn)
 
 
-def migrate(
-    engine: sa.Engine,
-    migrations: Sequence[Migration] = MIGRATIONS,
-) -> list[int]:
-    """Apply the pending steps in order; returns the versions applied now (empty when up to date).
-
-    ``engine`` must open write transactions (the campaign store passes its writer engine, which
-    begins SQLite transactions with ``BEGIN IMMEDIATE``). Raises ``RuntimeError`` when the database
-    records a version this code does not know: it was migrated by newer code, and running older code
-    against it could corrupt it.
-    """
-    versions = [m.version for m in migrations]
-    if versions != sorted(set(versions)):
-        raise ValueError(f"migration versions must be unique and ascending, got {versions}")
-    known = set(versions)
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY})
-        conn.exec_driver_sql(_VERSION_TABLE)
-        done = set(applied_versions(conn))
-        unknown = sorted(done - known)
-        if unknown:
-            raise RuntimeError(
-                f"the ads database has schema versions {unknown} that this code does not know "
-                f"(latest known: {max(known, default=0)}); upgrade feedmix"
-            )
-        applied: list[int] = []
-        for step in migrations:
-            if step.version in done:
-                continue
-            for statement in step.statements:
-                conn.exec_driver_sql(statement)
-            conn.execute(
-                sa.text(
-                    "INSERT INTO ads_schema_version (version, description, applied_ts) VALUES (:v, :d, :t)"
-                ),
-                {"v": step.version, "d": step.description, "t": time.time()},
-            )
-            applied.append(step.version)
-        return applied
+def migrate(engine: sa.Engine, migrations: Sequence[Migration] = MIGRATIONS) -> list[int]:
+    """Apply the pending steps in order (see :meth:`MigrationHistory.migrate`)."""
+    return HISTORY.migrate(engine, migrations)

@@ -3,7 +3,7 @@ schema and one migration history (``feedmix.ads.store.migrations``), so the embe
 shared server behave the same and the same contract tests run against both.
 
 * SQLite: WAL journal, so the ad server's snapshot reads never wait for an advertiser's write, and
-  write transactions take the write lock up front (see ``_sqlite_engine``);
+  write transactions take the write lock up front (see :mod:`feedmix.sql.engines`);
 * PostgreSQL (psycopg 3): an optional schema keeps the tables apart, which is how the tests isolate a
   run and how two deployments can share one database.
 
@@ -18,10 +18,8 @@ import dataclasses
 import datetime as dt
 import json
 import secrets
-import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +49,8 @@ from feedmix.ads.store.model import (
     Status,
     Targeting,
 )
+from feedmix.sql.engines import SqlTarget
+from feedmix.sql.revisioned_store import RevisionedStore
 
 # ---------------------------------------------------------------------------------------------------
 # tables (the current schema; the migrations create it, a test checks the two agree)
@@ -243,65 +243,11 @@ _ADS = _ChildKind(ads_t, "ad_id", "ad_group_id", ad_groups_t, _ad_values, _ad)
 # the SQL implementation
 
 
-class SqlCampaignStore:
+class SqlCampaignStore(RevisionedStore):
     """``CampaignStore`` over SQLAlchemy Core; thread-safe (a connection pool, one transaction per call)."""
 
-    def __init__(self, url: sa.URL, *, schema: str | None = None, migrate: bool = True) -> None:
-        self.url = url
-        self.schema = schema
-        self.dialect = url.get_backend_name()
-        if self.dialect == "sqlite":
-            self._engine = _sqlite_engine(url)
-        elif self.dialect == "postgresql":
-            connect_args: dict[str, Any] = {"connect_timeout": 5}
-            if schema:
-                connect_args["options"] = f"-csearch_path={schema}"
-            self._engine = sa.create_engine(url, connect_args=connect_args, pool_pre_ping=True)
-        else:  # pragma: no cover - open_campaign_store only builds the two
-            raise ValueError(f"unsupported dialect {self.dialect}")
-        # SQLite: writes begin with BEGIN IMMEDIATE (see _sqlite_engine); elsewhere the same engine
-        self._writer = self._engine.execution_options(feedmix_write=True)
-        if schema:
-            with self._writer.begin() as conn:
-                # IF NOT EXISTS still races with a concurrent creator: serialize like migrate does
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": migrations.PG_LOCK_KEY})
-                conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-        if migrate:
-            migrations.migrate(self._writer)
-        else:
-            with self._engine.connect() as conn:
-                have = migrations.applied_versions(conn)
-            if not have or have[-1] != migrations.LATEST_VERSION:
-                raise RuntimeError(
-                    f"ads schema is at version {have[-1] if have else 0}, this code needs "
-                    f"{migrations.LATEST_VERSION}; open with migrate=True"
-                )
-
-    # -- plumbing ----------------------------------------------------------------------------------
-
-    @contextmanager
-    def _write(self) -> Iterator[tuple[sa.Connection, int]]:
-        """A write transaction and the revision it stamps (bumped first: it also takes the lock)."""
-        with self._writer.begin() as conn:
-            conn.execute(revision_t.update().where(revision_t.c.id == 1).values(value=revision_t.c.value + 1))
-            rev = int(conn.execute(sa.select(revision_t.c.value).where(revision_t.c.id == 1)).scalar_one())
-            yield conn, rev
-
-    @contextmanager
-    def _read(self, consistent: bool = False) -> Iterator[sa.Connection]:
-        """A read transaction; ``consistent``: every statement sees the same snapshot.
-
-        SQLite's read transactions always do (WAL); PostgreSQL's default READ COMMITTED does not, so
-        a consistent read asks for REPEATABLE READ.
-        """
-        with self._engine.connect() as conn:
-            if consistent and self.dialect == "postgresql":
-                conn = conn.execution_options(isolation_level="REPEATABLE READ")
-            with conn.begin():
-                yield conn
-
-    def close(self) -> None:
-        self._engine.dispose()
+    def __init__(self, target: SqlTarget, *, migrate: bool = True) -> None:
+        super().__init__(target, migrations.HISTORY, revision_t, migrate=migrate)
 
     # -- advertisers -------------------------------------------------------------------------------
 
@@ -516,11 +462,6 @@ class SqlCampaignStore:
 
     # -- what the ad server reads ------------------------------------------------------------------
 
-    def revision(self) -> int:
-        """The store-wide revision: it grows with every write of an advertiser's objects."""
-        with self._read() as conn:
-            return int(conn.execute(sa.select(revision_t.c.value).where(revision_t.c.id == 1)).scalar_one())
-
     def active_snapshot(self, now: float | None = None) -> AdsSnapshot:
         """Every ad group that may serve at ``now`` (default: the current time), with campaign and ads.
 
@@ -693,48 +634,3 @@ def _as_date(value: Any) -> dt.date:
     if isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(str(value))
-
-
-def _sqlite_engine(url: sa.URL) -> sa.Engine:
-    """A SQLite engine in WAL mode whose write transactions take the write lock up front.
-
-    pysqlite's own transaction handling begins lazily and would let two writers both start with a
-    read lock and then deadlock upgrading it (one fails at once with "database is locked"). So the
-    driver is put in autocommit mode and SQLAlchemy's ``begin`` emits ``BEGIN`` for reads and
-    ``BEGIN IMMEDIATE`` for writes (engines with the ``feedmix_write`` option): writers queue on the
-    busy timeout, readers never wait (WAL).
-    """
-    engine = sa.create_engine(url, connect_args={"timeout": 30.0, "check_same_thread": False})
-
-    @sa.event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None
-        cur = dbapi_conn.cursor()
-        _set_wal(cur)
-        cur.execute("PRAGMA synchronous=FULL")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.close()
-
-    @sa.event.listens_for(engine, "begin")
-    def _on_begin(conn: sa.Connection) -> None:
-        immediate = conn.get_execution_options().get("feedmix_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-    return engine
-
-
-def _set_wal(cur: Any, attempts: int = 40) -> None:
-    """``PRAGMA journal_mode=WAL``, retried while another connection holds the lock it needs.
-
-    Switching the journal mode takes an exclusive lock and SQLite answers "database is locked" at
-    once instead of waiting on the busy timeout, so several threads opening one new file together
-    (the ad server and the API at startup) would fail about one start in fifteen without this.
-    """
-    for attempt in range(attempts):
-        try:
-            cur.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or attempt == attempts - 1:
-                raise
-            time.sleep(min(0.005 * (attempt + 1), 0.05))

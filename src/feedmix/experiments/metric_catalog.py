@@ -1,0 +1,57 @@
+"""The metrics an experiment may name as primary or guardrail, defined once.
+
+Each is computed per exposed unit from the events the unit caused after its first exposure (and,
+for CUPED, the same quantity before it). A *mean* metric averages a per-unit value; a *ratio*
+metric divides two sums (CTR: clicks over impressions) and is analysed with the delta method,
+because its unit of analysis (an impression) is not the unit that was randomised (a user).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class MetricDef:
+    name: str
+    kind: Literal["mean", "ratio"]
+    #: event types summed per unit (the numerator of a ratio)
+    numerator: tuple[str, ...]
+    #: a ratio's denominator event types
+    denominator: tuple[str, ...] = ()
+    #: +1 when more is better (engagement), -1 when less is better (hides): guardrails use it
+    direction: int = 1
+    description: str = ""
+
+
+METRICS: dict[str, MetricDef] = {
+    m.name: m
+    for m in (
+        MetricDef(
+            "engagement_per_user",
+            "mean",
+            ("click", "upvote", "comment"),
+            description="clicks, upvotes and comments per exposed user",
+        ),
+        MetricDef("clicks_per_user", "mean", ("click",), description="clicks per exposed user"),
+        MetricDef("upvotes_per_user", "mean", ("upvote",), description="upvotes per exposed user"),
+        MetricDef("impressions_per_user", "mean", ("impression",), description="posts seen per exposed user"),
+        MetricDef("hides_per_user", "mean", ("hide",), direction=-1, description="hides per exposed user"),
+        MetricDef(
+            "ctr",
+            "ratio",
+            ("click",),
+            ("impression",),
+            description="clicks per impression over the arm (delta method: users were randomised)",
+        ),
+        MetricDef(
+            "hide_rate",
+            "ratio",
+            ("hide",),
+            ("impression",),
+            direction=-1,
+            description="hides per impression over the arm (delta method)",
+        ),
+    )
+}

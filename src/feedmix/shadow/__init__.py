@@ -1,0 +1,1 @@
+"""Shadow testing: record a candidate pipeline beside production on live requests, then compare them."""

@@ -1,0 +1,88 @@
+"""Experiment stores per backend: SQLite in a temporary file and PostgreSQL in a schema of its own
+(dropped after the test). Without a reachable PostgreSQL the PostgreSQL cases skip locally and fail
+in CI (the ``postgres_dsn`` fixture decides)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from feedmix.config import FeedmixConfig
+from feedmix.events.event_log import scan
+from feedmix.experiments.backends import open_experiment_store
+from feedmix.experiments.exposure import Exposure
+from feedmix.experiments.sql_experiment_store import SqlExperimentStore
+from feedmix.serving.app import create_app
+from feedmix.serving.runtime import Runtime
+
+KEY = "test-operator-key"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'experiments.db'}"
+        return
+    import psycopg
+
+    dsn: str = request.getfixturevalue("postgres_dsn")
+    schema = f"exp_test_{uuid.uuid4().hex[:12]}"
+    yield f"{dsn}{'&' if '?' in dsn else '?'}schema={schema}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture
+def open_store(store_url: str) -> Iterator[Callable[[], SqlExperimentStore]]:
+    opened: list[SqlExperimentStore] = []
+
+    def make() -> SqlExperimentStore:
+        store = open_experiment_store(store_url)
+        opened.append(store)
+        return store
+
+    yield make
+    for s in opened:
+        s.close()
+
+
+@pytest.fixture
+def store(open_store: Callable[[], SqlExperimentStore]) -> SqlExperimentStore:
+    return open_store()
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    """The demo service with experiments on (SQLite store and exposure log in its state dir)."""
+    rt = Runtime.build(FeedmixConfig(state_dir=str(tmp_path_factory.mktemp("state")), users=300))
+    yield rt
+    rt.close()
+
+
+@pytest.fixture(scope="module")
+def client(runtime: Runtime) -> Iterator[TestClient]:
+    """A client of the service, whose operator key is ``KEY``."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("FEEDMIX_OPERATOR_KEY", KEY)
+    with TestClient(create_app(runtime)) as c:
+        yield c
+    mp.undo()
+
+
+def wait_for_exposures(
+    runtime: Runtime, experiment: str, at_least: int, timeout_s: float = 10.0
+) -> list[Exposure]:
+    """The experiment's exposures once ``at_least`` are logged (the side effect runs after the response)."""
+    assert runtime.experiments is not None
+    deadline = time.time() + timeout_s
+    while True:
+        logged = [e for e in scan(runtime.experiments.exposure_log) if e.experiment == experiment]
+        if len(logged) >= at_least or time.time() > deadline:
+            return logged
+        time.sleep(0.05)
