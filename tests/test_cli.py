@@ -29,6 +29,7 @@ EXPECTED = {
         "bench features",
         "bench ads",
         "bench ranking",
+        "bench experiments",
         "bench scaling",
         "cost",
     },
@@ -54,6 +55,7 @@ EXPECTED = {
         "experiments holdout",
         "experiments analyze",
     },
+    "feedmix.shadow.cli": {"shadow", "shadow report", "shadow gate"},
     "feedmix.features.cli": {"features", "features list", "features training-set"},
     "feedmix.retrieval.cli": {"index", "index build"},
 }

@@ -19,6 +19,7 @@ from feedmix.features import cli as features_cli
 from feedmix.ranking import cli as ranking_cli
 from feedmix.retrieval import cli as retrieval_cli
 from feedmix.serving import cli as serving_cli
+from feedmix.shadow import cli as shadow_cli
 from feedmix.simulation import cli as simulation_cli
 
 #: who registers which commands, in help order
@@ -30,6 +31,7 @@ COMMAND_GROUPS = (
     eval_cli,  # eval
     ads_cli,  # ads
     experiments_cli,  # experiments
+    shadow_cli,  # shadow
     features_cli,  # features
     retrieval_cli,  # index
 )

@@ -31,6 +31,8 @@
             over OTLP/HTTP to this collector, e.g. "http://127.0.0.1:4318"; "": off, the default),
             service_name (the spans' service.name), trace_sample_rate (share of requests traced)
 [pipelines.<name>.params]  param default overrides per pipeline
+[shadows.<name>]  a shadow of a pipeline (see feedmix.serving.shadow_runner): pipeline, sample_rate,
+            params, sources, noise, queue_size, features, gates; records go to <state_dir>/shadow/<name>
 """
 
 from __future__ import annotations
@@ -154,6 +156,8 @@ class FeedmixConfig:
     otel_service_name: str = "feedmix"
     trace_sample_rate: float = 1.0
     pipeline_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: shadow name -> its table (checked when the runtime builds the shadows)
+    shadows: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.event_log:
@@ -247,6 +251,9 @@ class FeedmixConfig:
         for pipeline, params in self.pipeline_params.items():
             lines.append(f"\n[pipelines.{pipeline}.params]")
             lines += [f"{json.dumps(k)} = {_toml_value(v)}" for k, v in params.items()]
+        for name, table in self.shadows.items():
+            lines.append(f"\n[shadows.{name}]")
+            lines += [f"{json.dumps(k)} = {_toml_inline(v)}" for k, v in table.items()]
         return "\n".join(lines).lstrip("\n") + "\n"
 
     @classmethod
@@ -254,6 +261,11 @@ class FeedmixConfig:
         mapping = _TOML_KEYS
         kwargs: dict[str, Any] = {}
         for section, values in raw.items():
+            if section == "shadows":
+                if not isinstance(values, dict) or not all(isinstance(t, dict) for t in values.values()):
+                    raise ConfigFileError("[shadows.<name>] tables expected")
+                kwargs["shadows"] = {name: dict(t) for name, t in values.items()}
+                continue
             if section == "pipelines":
                 kwargs["pipeline_params"] = {
                     name: dict(p.get("params", {})) for name, p in values.items() if isinstance(p, dict)
@@ -261,7 +273,7 @@ class FeedmixConfig:
                 continue
             if section not in mapping:
                 raise ConfigFileError(
-                    f"unknown section [{section}] (known: {sorted([*mapping, 'pipelines'])})"
+                    f"unknown section [{section}] (known: {sorted([*mapping, 'pipelines', 'shadows'])})"
                 )
             for key, value in values.items():
                 if key not in mapping[section]:
@@ -286,3 +298,12 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value)
     return json.dumps(str(value))
+
+
+def _toml_inline(value: Any) -> str:
+    """A TOML value of any depth: tables inline, arrays, scalars (a shadow's params and gates)."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(str(k))} = {_toml_inline(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_inline(v) for v in value) + "]"
+    return _toml_value(value)

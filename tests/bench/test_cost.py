@@ -55,3 +55,20 @@ def test_a_measured_window_is_priced_per_component_and_team(
     path.write_text(json.dumps({"requests": 0}))
     assert cli.main(["cost", str(path)]) == 2
     assert "requests" in capsys.readouterr().err
+
+
+def test_a_shadow_is_priced_on_a_line_of_its_own() -> None:
+    from feedmix.bench.cost import cost_report
+
+    run = {
+        "requests": 1000,
+        "server_cpu_s": 10.0,
+        "component_cpu": [
+            {"pipeline": "home", "component": "ranker", "owner": "ranking", "cpu_s": 2.0},
+            {"pipeline": "home.shadow.blind", "component": "ranker", "owner": "ranking", "cpu_s": 0.5},
+            {"pipeline": "home.shadow.blind.noise", "component": "ranker", "owner": "ranking", "cpu_s": 0.25},
+        ],
+    }
+    teams = {t["owner"]: t["cpu_ms_per_request"] for t in cost_report(run)["teams"]}
+    assert teams["ranking"] == 2.0 and teams["(shadow blind)"] == 0.75
+    assert sum(teams.values()) == 10.0  # the lines still add up to the process

@@ -153,3 +153,12 @@ def test_a_failing_assignment_fails_open_to_the_control(
     body = client.get("/v1/feed", params={"user_id": "u0003", "limit": 10}).json()
     assert body["failed_components"] == ["experiments"] and body["degraded"] is True
     assert body["experiments"] == [] and len(body["items"]) == 10
+
+
+def test_the_console_page_is_served_and_calls_the_api_it_needs(client: TestClient) -> None:
+    page = client.get("/console/experiments")
+    assert page.status_code == 200 and "experiments.js" in page.text
+    script = client.get("/console/static/experiments.js")
+    assert script.status_code == 200
+    for route in ("/v1/experiments", "/analysis", "/analysis.png"):
+        assert route in script.text

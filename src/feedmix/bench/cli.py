@@ -251,6 +251,12 @@ def register(sub: Any) -> None:
         "score 1,000 candidates x 100 features with every head: native LightGBM and compiled",
         "feedmix.bench.ranking",
     )
+    _forward(
+        bsub,
+        "experiments",
+        "assignment cost with 20 experiments in 4 layers; request CPU with a 10% shadow against none",
+        "feedmix.bench.experiments",
+    )
     _add_scaling_command(bsub)
 
     _forward(

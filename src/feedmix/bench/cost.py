@@ -7,7 +7,8 @@ component (``Component.owner``), and the whole process's CPU. Cost is CPU time p
 price, not a measurement, so pass yours). What no component accounts for (HTTP parsing, validation,
 serialisation, the framework between stages) is reported as its own line, ``(outside components)``,
 so the per-team lines add up to the process's total and a launch's cost is visible in the team that
-made it.
+made it. A shadow's pipelines (``<pipeline>.shadow.<name>``) are priced on a line of their own,
+``(shadow <name>)``.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def cost_report(run: dict[str, Any], core_hour_usd: float = DEFAULT_CORE_HOUR_US
     total = run.get("server_cpu_s")
     teams: dict[str, float] = defaultdict(float)
     for r in rows:
-        teams[r["owner"]] += r["cpu_s"]
+        teams[_payer(r)] += r["cpu_s"]
     if total is not None and total > in_components:
         teams[OUTSIDE] += total - in_components
     return {
@@ -73,6 +74,16 @@ def cost_report(run: dict[str, Any], core_hour_usd: float = DEFAULT_CORE_HOUR_US
             for o, s in sorted(teams.items(), key=lambda kv: -kv[1])
         ],
     }
+
+
+def _payer(row: dict[str, Any]) -> str:
+    """Who pays for a component's CPU: its owning team, except in a shadow's pipelines
+    (``home.shadow.<name>``, ``...noise``), which are the shadow's own line: a candidate under test costs
+    what it costs, and that price belongs to the change, not to the teams whose components it reruns."""
+    pipeline = str(row["pipeline"])
+    if ".shadow." in pipeline:
+        return f"(shadow {pipeline.split('.shadow.', 1)[1].removesuffix('.noise')})"
+    return str(row["owner"])
 
 
 def markdown(report: dict[str, Any], top: int = 15) -> str:

@@ -170,7 +170,9 @@ class PipelineExecutor:
             qf = self.quality.setdefault(pipeline, QualityFactor(pipeline, self.shedding))
         return qf
 
-    def run(self, pipeline: Pipeline, query: Query) -> PipelineResult:
+    def run(self, pipeline: Pipeline, query: Query, *, hydrated: bool = False) -> PipelineResult:
+        """One request. ``hydrated``: the query already holds its features and params (a shadow rerunning
+        a served request from its sources on), so the params and query-hydration stages are skipped."""
         wall0, cpu0 = time.perf_counter(), time.thread_time()
         trace = RequestTrace(
             pipeline=pipeline.name, request_id=query.request_id, start_unix_ns=time.time_ns()
@@ -181,7 +183,7 @@ class PipelineExecutor:
         if factor < 1.0:
             shed = budget_overrides(factor, pipeline.sources, query.params.as_dict(), query.params.explicit)
             query = dataclasses.replace(query, params=query.params.override(shed, explicit=False))
-        result = self._run(pipeline, query, trace, source_names, wall0, cpu0)
+        result = self._run(pipeline, query, trace, source_names, wall0, cpu0, hydrated)
         result.quality_factor = factor
         if qf is not None:
             qf.observe(result.trace.wall_ms)
@@ -195,6 +197,7 @@ class PipelineExecutor:
         source_names: list[str],
         wall0: float,
         cpu0: float,
+        hydrated: bool = False,
     ) -> PipelineResult:
         gate_stage = StageTrace("gates")
         passed = {g.identifier: self._gate(g, query, gate_stage, wall0) for g in pipeline.gates}
@@ -217,7 +220,9 @@ class PipelineExecutor:
             return out
 
         # 0. the params of this request (experiment assignment), before anything reads them
-        deciders = [c for c in pipeline.query_hydrators if isinstance(c, ParamHydrator)]
+        deciders = (
+            [c for c in pipeline.query_hydrators if isinstance(c, ParamHydrator)] if not hydrated else []
+        )
         if deciders:
             stage = StageTrace("params", start_ms=_since(wall0))
             for comp in runnable(deciders, stage):
@@ -229,11 +234,14 @@ class PipelineExecutor:
 
         # 1. query hydration, concurrently
         stage = StageTrace("query_hydration", start_ms=_since(wall0))
-        others = [c for c in pipeline.query_hydrators if not isinstance(c, ParamHydrator)]
-        features = self._concurrent(query, runnable(others, stage), stage, lambda c: c.hydrate(query), wall0)
-        for _, feats in features:
-            query = query.with_features(feats)
-        trace.stages.append(stage)
+        if not hydrated:
+            others = [c for c in pipeline.query_hydrators if not isinstance(c, ParamHydrator)]
+            features = self._concurrent(
+                query, runnable(others, stage), stage, lambda c: c.hydrate(query), wall0
+            )
+            for _, feats in features:
+                query = query.with_features(feats)
+            trace.stages.append(stage)
 
         # 2. candidate sources, concurrently; merge in source order, first occurrence wins
         stage = StageTrace("sources", start_ms=_since(wall0))

@@ -14,8 +14,9 @@
 3. **The closed-loop truth.** Two more services, every user in the control world or every user in the
    treatment world, the same seeds (the same users start the same sessions): the per-user difference
    in the same metric is what the experiment should have measured; its sign and size must agree.
-4. **A broken assignment.** The live experiment's exposures with 10% of the treatment arm's dropped
-   (a logging path that loses one arm's users) must trip the sample-ratio check.
+4. **A broken assignment.** The live experiment's exposures with 10%, 25% and 50% of the treatment
+   arm's dropped (a logging path that loses one arm's users) must trip the sample-ratio check (alarm at
+   p < 0.001); how small a loss it catches depends on the number of units, so all three are reported.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ from feedmix.simulation.behavior import BehaviorModel
 from feedmix.simulation.driver import mean_ci95, simulate
 
 METRIC = "engagement_per_user"
+#: shares of the treatment arm's exposures the broken-assignment check drops
+DROPPED_SHARES = (0.1, 0.25, 0.5)
 DEFAULT_TREATMENT = {"heuristic_scorer.w_affinity": 0.0}
 
 
@@ -258,15 +261,18 @@ def run(
         "agrees_with_closed_loop": agrees,
     }
 
-    # a broken assignment: 10% of the treatment arm's exposures lost
+    # a broken assignment: a share of the treatment arm's exposures lost (a logging path that drops
+    # one arm's users); how large a loss trips the check depends on the sample size, so several
     rng = np.random.default_rng(seed)
-    broken = [x for x in exposures if not (x.variant == "treatment" and rng.random() < 0.10)]
-    srm = analyze(exp, broken, events, end, alpha=alpha)["srm"]
-    result["broken_assignment"] = {
-        "dropped_treatment_share": 0.10,
-        "srm": srm,
-        "alarm": bool(srm and srm["alarm"]),
-    }
+    draws = {x.unit: rng.random() for x in exposures}
+    broken_rows = []
+    for share in DROPPED_SHARES:
+        kept = [x for x in exposures if not (x.variant == "treatment" and draws[x.unit] < share)]
+        srm = analyze(exp, kept, events, end, alpha=alpha)["srm"]
+        broken_rows.append(
+            {"dropped_treatment_share": share, "srm": srm, "alarm": bool(srm and srm["alarm"])}
+        )
+    result["broken_assignment"] = broken_rows
     result["elapsed_s"] = round(time.perf_counter() - t0, 1)
     result["sessions"] = {"pre": pre, "post": post, "users": users}
     return result
@@ -303,8 +309,12 @@ def markdown(r: dict[str, Any]) -> str:
             f" {ci(tci)} | agrees: {'yes' if p['agrees_with_closed_loop'] else 'NO'} |",
             f"| CUPED on the planted experiment | {p['cuped_variance_reduction']:.1%} of variance removed;"
             f" CI without {ci(p['ci95_without_cuped'])} | narrower with CUPED |",
-            f"| broken assignment (10% of treatment exposures lost) | SRM p {b['srm']['p_value']:.2g}"
-            f" | alarm (p < 0.001): {'yes' if b['alarm'] else 'NO'} |",
+            *[
+                f"| broken assignment: {row['dropped_treatment_share']:.0%} of the treatment's exposures lost"
+                f" | SRM p {row['srm']['p_value']:.2g}"
+                f" | alarm at p < 0.001: {'yes' if row['alarm'] else 'no'} |"
+                for row in b
+            ],
         ]
     )
 

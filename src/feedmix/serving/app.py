@@ -287,6 +287,11 @@ def create_app(runtime: Runtime) -> FastAPI:
         """Advertiser reporting: spend, impressions, clicks, CTR, CPC and eCPM per campaign per day."""
         return FileResponse(STATIC_DIR / "ads.html")
 
+    @app.get("/console/experiments", include_in_schema=False)
+    def experiments_console() -> FileResponse:
+        """Experiments: the list, each one's analysis table and metrics-over-time plot (operator key)."""
+        return FileResponse(STATIC_DIR / "experiments.html")
+
     if runtime.campaigns is not None and runtime.assets is not None:
         corpus = runtime.corpus
         mount_advertiser_api(

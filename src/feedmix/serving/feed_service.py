@@ -19,6 +19,7 @@ from feedmix.core.query import Deadline, Query
 from feedmix.corpus.reddit_corpus import RedditCorpus
 from feedmix.serving.cursor import Cursor
 from feedmix.serving.response_rows import ResponseRows
+from feedmix.serving.shadow_runner import ShadowRunner
 
 MAX_LIMIT = 100
 #: request context keys ad targeting may read (``geo``, ``device``), each cut to this many characters
@@ -36,8 +37,11 @@ class FeedService:
         executor: PipelineExecutor,
         corpus: RedditCorpus,
         now: float | None = None,
+        shadows: ShadowRunner | None = None,
     ) -> None:
         self.pipelines = dict(pipelines)
+        #: reruns a sample of served requests under candidate configs, after the response exists
+        self.shadows = shadows
         self.executor = executor
         self.corpus = corpus
         self.now = corpus.now if now is None else now
@@ -120,6 +124,8 @@ class FeedService:
             body["ads"] = ads
         if debug:
             body["trace"] = result.trace.as_dict()
+        if self.shadows is not None:
+            self.shadows.submit(pipeline, result)  # a queue put; the shadows run on their own thread
         return body
 
     def items(self, result: PipelineResult, features: bool = False) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ in-process stores) or against Redis, and tests can build a runtime on in-memory 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from contextlib import ExitStack
@@ -44,6 +45,7 @@ from feedmix.ranking.multitask_ranker import MultiTaskRanker
 from feedmix.ranking.ranker_loading import ranker_handle
 from feedmix.retrieval.served_indexes import RetrievalIndexes
 from feedmix.serving.feed_service import FeedService
+from feedmix.serving.shadow_runner import ShadowRunner, ShadowSpec
 from feedmix.simulation.population import Population
 from feedmix.stores.backends import open_seen_store, open_session_store
 from feedmix.users.recent_engagements import RecentEngagements
@@ -85,6 +87,8 @@ class Runtime:
     ads: AdsRuntime | None = None
     #: the experiment store, assigner and exposure log (None with ``[experiments] enabled = false``)
     experiments: ExperimentsRuntime | None = None
+    #: the config's shadows (None without ``[shadows.<name>]``)
+    shadows: ShadowRunner | None = None
 
     #: what ``close`` releases, in the reverse order of opening (see ``build``)
     resources: ExitStack | None = None
@@ -177,12 +181,15 @@ class Runtime:
                 exposures=experiments.exposures if experiments is not None else None,
             )
             pipelines = build_pipelines(cfg, deps)
+            shadows = build_shadows(cfg, deps, corpus)
+            if shadows is not None:
+                stack.callback(shadows.close)  # before the stores and the ad server it reads close
             tracer = build_tracer(cfg)
             stack.callback(tracer.shutdown)  # exports the queued spans (bounded by the exporter timeout)
             shedding = SheddingParams(target_ms=cfg.shed_target_ms) if cfg.shed_target_ms > 0 else None
             executor = PipelineExecutor(workers=cfg.workers, tracer=tracer, shedding=shedding)
             stack.callback(executor.shutdown)  # first on close: waits for the side effects' last rows
-            feeds = FeedService(pipelines, executor, corpus, now=cfg.now)
+            feeds = FeedService(pipelines, executor, corpus, now=cfg.now, shadows=shadows)
             if cfg.index_watch_interval_s > 0:
                 indexes.start_watching(cfg.index_watch_interval_s)
             if cfg.ranking_watch_interval_s > 0:
@@ -210,6 +217,7 @@ class Runtime:
                 assets=assets,
                 ads=ads,
                 experiments=experiments,
+                shadows=shadows,
                 resources=stack.pop_all(),
             )
         log.info("runtime ready in %.1f s: %s", time.perf_counter() - t0, corpus.describe())
@@ -230,21 +238,50 @@ def _opened(stack: ExitStack, resource: _C) -> _C:
     return resource
 
 
+def product_config(cfg: FeedmixConfig, name: str) -> dict[str, Any]:
+    """A product's pipeline config with this process's param defaults: the config's
+    ``[pipelines.<name>]`` params, the served-feature log's sample rate, and ads off with
+    ``[ads] enabled = false``."""
+    raw = PIPELINES[name]
+    spec = dict(raw)
+    spec["params"] = {
+        **raw.get("params", {}),
+        **_feature_log_params(raw, cfg.feature_log_sample_rate),
+        **({} if cfg.ads_enabled else _ads_off(raw)),
+        **cfg.pipeline_params.get(name, {}),
+    }
+    return spec
+
+
 def build_pipelines(cfg: FeedmixConfig, deps: FeedDeps) -> dict[str, Pipeline]:
-    """Every product's pipeline with this process's param defaults: the config's ``[pipelines.<name>]``
-    params, the served-feature log's sample rate, and ads off everywhere with ``[ads] enabled = false``."""
+    """Every product's pipeline (see ``product_config``)."""
     registry = product_registry()
-    pipelines = {}
-    for name, raw in PIPELINES.items():
-        spec = dict(raw)
-        spec["params"] = {
-            **raw.get("params", {}),
-            **_feature_log_params(raw, cfg.feature_log_sample_rate),
-            **({} if cfg.ads_enabled else _ads_off(raw)),
-            **cfg.pipeline_params.get(name, {}),
-        }
-        pipelines[name] = Pipeline.build(PipelineConfig.from_dict(name, spec), registry, deps)
-    return pipelines
+    return {
+        name: Pipeline.build(PipelineConfig.from_dict(name, product_config(cfg, name)), registry, deps)
+        for name in PIPELINES
+    }
+
+
+def build_shadows(cfg: FeedmixConfig, deps: FeedDeps, corpus: RedditCorpus) -> ShadowRunner | None:
+    """The config's shadows over dependencies that write nothing: the ad server's dry-run view, no
+    exposure or served-feature sinks (their pipelines have no side effects anyway)."""
+    specs = [ShadowSpec.from_config(name, table) for name, table in cfg.shadows.items()]
+    if not specs:
+        return None
+    quiet = dataclasses.replace(
+        deps,
+        ads=deps.ads.dry_run_view() if deps.ads is not None else None,
+        exposures=None,
+        served_feature_log=None,
+    )
+    registry = product_registry()
+    return ShadowRunner(
+        specs,
+        lambda name, raw: Pipeline.build(PipelineConfig.from_dict(name, raw), registry, quiet),
+        {name: product_config(cfg, name) for name in PIPELINES},
+        Path(cfg.state_dir) / "shadow",
+        corpus,
+    )
 
 
 def build_tracer(cfg: FeedmixConfig) -> RequestTracer:

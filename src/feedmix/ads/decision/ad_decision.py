@@ -203,11 +203,15 @@ class AdServer:
 
     # -- the decision --------------------------------------------------------------------------
 
-    def decide(self, req: AdRequest, n_slots: int = 1) -> AdDecision:
-        """The winners of ``req``'s ad slots; never raises (see the failure policy)."""
+    def decide(self, req: AdRequest, n_slots: int = 1, *, reserve: bool = True) -> AdDecision:
+        """The winners of ``req``'s ad slots; never raises (see the failure policy).
+
+        ``reserve=False`` (a shadow's dry run) decides the same way but reserves no budget: every
+        winner counts as granted, and nothing in the shared counters moves.
+        """
         trace: dict[str, Any] = {"n_slots": n_slots}
         try:
-            return self._decide(req, n_slots, trace)
+            return self._decide(req, n_slots, trace, reserve)
         except (StoreUnavailable, redis.RedisError) as exc:
             trace["degraded_reason"] = "store unavailable"
             return AdDecision([], trace, degraded=True, error=f"{type(exc).__name__}: {exc}")
@@ -215,7 +219,7 @@ class AdServer:
             log.exception("ad decision failed")
             return AdDecision([], trace, degraded=True, error=f"{type(exc).__name__}: {exc}")
 
-    def _decide(self, req: AdRequest, n_slots: int, trace: dict[str, Any]) -> AdDecision:
+    def _decide(self, req: AdRequest, n_slots: int, trace: dict[str, Any], reserve: bool) -> AdDecision:
         serving = self._serving
         index = serving.index
         timings: dict[str, float] = {}
@@ -304,7 +308,10 @@ class AdServer:
                     slot=slot,
                 )
             )
-        granted = self.counters.reserve(holds) if holds else []
+        if reserve:
+            granted = self.counters.reserve(holds) if holds else []
+        else:
+            granted, trace["dry_run"] = [True] * len(holds), True
         timings["budget"] = time.perf_counter() - t
         winners: list[Winner] = []
         for k, ok in enumerate(granted):

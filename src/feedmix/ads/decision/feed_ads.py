@@ -61,6 +61,8 @@ class FeedAds:
         revision: int = -1,
     ) -> None:
         self.server, self.store, self.tokens, self.corpus = server, store, tokens, corpus
+        #: decide without reserving budget (a shadow's view: see ``dry_run_view``)
+        self.dry_run = False
         self._revision = revision
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -103,6 +105,14 @@ class FeedAds:
             self._watcher = None
         self.server.close()
 
+    def dry_run_view(self) -> FeedAds:
+        """The same ad server, index and tokens, deciding without reserving budget: what a shadow
+        pipeline blends with, so a candidate's ads are real auctions that spend nothing. (Frequency
+        caps and delivery move only when tracked events arrive, and a shadow's ads are never shown.)"""
+        view = FeedAds(self.server, self.store, self.tokens, self.corpus, revision=self._revision)
+        view.dry_run = True
+        return view
+
     # -- one page --------------------------------------------------------------------------------
 
     def mix(
@@ -137,7 +147,7 @@ class FeedAds:
             device=ctx.get("device", ""),
             nsfw_community=bool(c.over_18[post_rows].all()),
         )
-        decision = self.server.decide(req, room) if room else None
+        decision = self.server.decide(req, room, reserve=not self.dry_run) if room else None
         info: dict[str, Any] = {"slots": room, "served": 0, "degraded": False}
         if decision is not None:
             info["degraded"] = decision.degraded
