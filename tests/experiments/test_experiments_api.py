@@ -129,8 +129,15 @@ def test_a_running_experiment_serves_its_params_and_logs_exposures(
     assert sorted(e.unit for e in logged) == sorted(arms["control"] + arms["treatment"])
     assert {e.unit: e.variant for e in logged} == {u: v for v, us in arms.items() for u in us}
 
+    # the request guardrails: the side effects counted every request per variant; flush them now
+    rows = runtime.experiments.request_stats.drain()
+    runtime.experiments.store.add_request_stats(rows)
     report = client.get("/v1/experiments/no-trending/analysis", headers=AUTH).json()
     assert report["exposed"] == {"control": len(arms["control"]), "treatment": len(arms["treatment"])}
+    latency = next(m for m in report["metrics"] if m["metric"] == "latency_p99_ms")
+    assert latency["arms"]["control"]["units"] == len(arms["control"])
+    assert latency["arms"]["treatment"]["units"] == len(arms["treatment"]) + 1  # the p. override request
+    assert latency["arms"]["control"]["value"] > 0 and "treatment" in latency["comparisons"]
     assert {m["metric"] for m in report["metrics"]} >= {"engagement_per_user", "ctr", "hides_per_user"}
     png = client.get("/v1/experiments/no-trending/analysis.png", headers=AUTH)
     assert png.status_code == 200 and png.content.startswith(b"\x89PNG")

@@ -344,3 +344,32 @@ def test_quantile_difference_sees_a_slower_tail() -> None:
     c = rng.lognormal(3.0, 0.6, 5000)
     est = quantile_difference(t, c, n_boot=1000)
     assert est.ci_low > 0 and est.p_value < 0.05
+
+
+def test_proportion_difference_matches_the_bernoulli_means() -> None:
+    from feedmix.experiments.stats import proportion_difference
+
+    got = proportion_difference(30, 1000, 20, 1000)
+    t = np.r_[np.ones(30), np.zeros(970)]
+    c = np.r_[np.ones(20), np.zeros(980)]
+    ref = mean_difference(t, c)
+    assert got.diff == pytest.approx(0.01)
+    assert got.se == pytest.approx(ref.se, rel=1e-3)
+    with pytest.raises(ValueError):
+        proportion_difference(5, 0, 1, 10)
+
+
+def test_histogram_quantile_difference_finds_a_slower_arm() -> None:
+    from feedmix.experiments.request_stats import EDGES_MS, VALUES_MS, bucket_of
+    from feedmix.experiments.stats import histogram_quantile_difference
+
+    rng = np.random.default_rng(3)
+
+    def hist(scale: float) -> npt.NDArray[np.int64]:
+        xs = rng.lognormal(np.log(scale), 0.5, 5000)
+        return np.bincount([bucket_of(x) for x in xs], minlength=len(EDGES_MS))
+
+    slower = histogram_quantile_difference(hist(12.0), hist(10.0), VALUES_MS)
+    assert slower.diff > 0 and slower.ci_low > 0 and slower.p_value < 0.05
+    same = histogram_quantile_difference(hist(10.0), hist(10.0), VALUES_MS)
+    assert same.ci_low <= 0 <= same.ci_high

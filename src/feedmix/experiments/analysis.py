@@ -13,6 +13,10 @@ error rate holds), and p-values adjusted by Benjamini-Hochberg across the metric
 check compares exposed units per arm with the variants' weights. The series (the same estimates at
 every look since the period began) feed the plot.
 
+Request guardrails (``latency_p99_ms``, ``error_rate``) come from the per-variant request counts the
+serving processes keep (:mod:`feedmix.experiments.request_stats`), not from the event log: their unit
+is the request.
+
 Events count wherever they happened (any surface): an experiment that moves engagement from one
 surface to another should show as no gain, not as a gain on its own surface.
 """
@@ -32,6 +36,7 @@ from feedmix.experiments import stats
 from feedmix.experiments.exposure import Exposure
 from feedmix.experiments.metric_catalog import METRICS, MetricDef
 from feedmix.experiments.model import Experiment
+from feedmix.experiments.request_stats import VALUES_MS, StatsRow, histograms
 
 DAY_S = 86_400.0
 #: the scale of effect the always-valid intervals are tuned for, relative to the control's level
@@ -180,8 +185,10 @@ def analyze(
     alpha: float = 0.05,
     pre_window_s: float = 7 * DAY_S,
     looks: int = 12,
+    request_stats: Sequence[StatsRow] = (),
 ) -> dict[str, Any]:
-    """The experiment's report as JSON-ready data (see the module doc)."""
+    """The experiment's report as JSON-ready data (see the module doc); ``request_stats`` are the
+    serving processes' per-variant request counts (latency and error guardrails)."""
     exposed = exposed_units(exp, exposures)
     ev = unit_events(exp, exposed, events)
     n = len(exposed.units)
@@ -210,9 +217,62 @@ def analyze(
         warnings.append("not every arm has an exposed unit yet")
     names = [exp.primary_metric, *[g for g in exp.guardrails if g != exp.primary_metric]]
     names += [name for name in METRICS if name not in names]
-    report["metrics"] = _metrics(exp, names, exposed, ev, until, pre_window_s, alpha)
-    report["series"] = _series(exp, names, exposed, ev, until, pre_window_s, alpha, looks)
+    by_events = [name for name in names if METRICS[name].kind != "request"]
+    rows = _metrics(exp, by_events, exposed, ev, until, pre_window_s, alpha)
+    rows += _request_metrics(exp, [name for name in names if name not in by_events], request_stats, alpha)
+    report["metrics"] = _judge(exp, sorted(rows, key=lambda r: names.index(r["metric"])), alpha)
+    report["series"] = _series(exp, by_events, exposed, ev, until, pre_window_s, alpha, looks)
     return report
+
+
+def _role(exp: Experiment, name: str) -> str:
+    return (
+        "primary" if name == exp.primary_metric else ("guardrail" if name in exp.guardrails else "secondary")
+    )
+
+
+def _request_metrics(
+    exp: Experiment, names: Sequence[str], rows: Sequence[StatsRow], alpha: float
+) -> list[dict[str, Any]]:
+    """Latency p99 and error rate per variant, from the request counts the serving processes kept."""
+    variants = [v.name for v in exp.variants]
+    hist, degraded = histograms(rows, variants)
+    requests = hist.sum(axis=1)
+    out = []
+    for name in names:
+        m = METRICS[name]
+        arms: dict[str, Any] = {}
+        comparisons: dict[str, Any] = {}
+        for i, v in enumerate(variants):
+            n = int(requests[i])
+            value = None
+            if n and name == "latency_p99_ms":
+                value = float(stats.histogram_quantile(hist[i], VALUES_MS, 0.99))
+            elif n:
+                value = float(degraded[i] / n)
+            arms[v] = {"units": n, "value": value}
+        for k, v in enumerate(variants[1:], start=1):
+            if not requests[k] or not requests[0]:
+                continue
+            if name == "latency_p99_ms":
+                est = stats.histogram_quantile_difference(hist[k], hist[0], VALUES_MS, 0.99, alpha)
+            else:
+                est = stats.proportion_difference(
+                    int(degraded[k]), int(requests[k]), int(degraded[0]), int(requests[0]), alpha
+                )
+            comparisons[v] = {**est.as_dict(), "control_level": arms[variants[0]]["value"]}
+        out.append(
+            {
+                "metric": name,
+                "kind": m.kind,
+                "direction": m.direction,
+                "role": _role(exp, name),
+                "description": m.description,
+                "arms": arms,
+                "comparisons": comparisons,
+            }
+        )
+    return out
 
 
 def _metrics(
@@ -252,14 +312,17 @@ def _metrics(
                 "metric": name,
                 "kind": m.kind,
                 "direction": m.direction,
-                "role": "primary"
-                if name == exp.primary_metric
-                else ("guardrail" if name in exp.guardrails else "secondary"),
+                "role": _role(exp, name),
                 "description": m.description,
                 "arms": arms,
                 "comparisons": comparisons,
             }
         )
+    return rows
+
+
+def _judge(exp: Experiment, rows: list[dict[str, Any]], alpha: float) -> list[dict[str, Any]]:
+    """Benjamini-Hochberg across the metrics of each treatment, then the guardrail verdicts."""
     for v in exp.variants[1:]:
         found: list[dict[str, Any]] = [r["comparisons"][v.name] for r in rows if v.name in r["comparisons"]]
         if not found:

@@ -61,6 +61,11 @@ def experiments_router(
         prefix="/v1/experiments", tags=["experiments"], dependencies=[Depends(require_operator(operator_key))]
     )
 
+    def _analysis(experiment_id: str) -> dict[str, Any]:
+        exp = store.get(experiment_id)
+        stats = store.request_stats(exp.experiment_id, exp.bucket_version)
+        return analyze(exp, exposures(), events(), clock(), request_stats=stats)
+
     def guarded(fn: Callable[[], Any], status: int = 200) -> Response:
         try:
             return _json(fn(), status)
@@ -150,7 +155,7 @@ def experiments_router(
     @router.get("/{experiment_id}/analysis")
     def analysis(experiment_id: str) -> Response:
         """Per metric, each treatment against the control (95% CI, CUPED, always-valid CI, BH), and SRM."""
-        return guarded(lambda: analyze(store.get(experiment_id), exposures(), events(), clock()))
+        return guarded(lambda: _analysis(experiment_id))
 
     @router.get("/{experiment_id}/analysis.png")
     def analysis_plot(experiment_id: str) -> Response:
@@ -158,7 +163,7 @@ def experiments_router(
         from feedmix.experiments.analysis_plot import plot_series
 
         try:
-            report = analyze(store.get(experiment_id), exposures(), events(), clock())
+            report = _analysis(experiment_id)
         except ExperimentError as exc:
             return error_response(exc)
         buf = io.BytesIO()

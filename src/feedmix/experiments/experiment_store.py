@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from feedmix.experiments.model import Experiment
+from feedmix.experiments.request_stats import StatsRow
 
 #: a change applied inside a write transaction: (the experiment, the other running ones, the
 #: holdout shares by scope) -> the changed experiment, or an ``ExperimentError``
@@ -58,6 +59,12 @@ class ExperimentStore(Protocol):
         ...
 
     def snapshot(self) -> ExperimentsSnapshot: ...
+
+    def add_request_stats(self, rows: Sequence[StatsRow]) -> None:
+        """Add per-variant request counts (guardrails); counts add across processes."""
+        ...
+
+    def request_stats(self, experiment_id: str, bucket_version: int) -> Sequence[StatsRow]: ...
 
     def revision(self) -> int: ...
 

@@ -15,6 +15,7 @@ from feedmix.experiments.assigner_handle import AssignerHandle
 from feedmix.experiments.backends import open_experiment_store, open_exposure_log
 from feedmix.experiments.experiment_store import ExperimentStore
 from feedmix.experiments.exposure import Exposure, ExposureLogger
+from feedmix.experiments.request_stats import RequestStats, StatsFlusher
 
 
 @dataclass
@@ -23,6 +24,8 @@ class ExperimentsRuntime:
     exposure_log: EventLog[Exposure]
     exposures: ExposureLogger
     assigner: AssignerHandle
+    #: per-variant request counts (latency, errors), added to the store by a flusher
+    request_stats: RequestStats
     resources: ExitStack
 
     def close(self) -> None:
@@ -34,6 +37,7 @@ def open_experiments(
     exposure_log_url: str,
     community_id: Callable[[str], int | None] | None = None,
     refresh_interval_s: float = 2.0,
+    stats_interval_s: float = 10.0,
 ) -> ExperimentsRuntime:
     with ExitStack() as stack:
         store = open_experiment_store(store_url)
@@ -41,12 +45,16 @@ def open_experiments(
         exposure_log = open_exposure_log(exposure_log_url)
         stack.callback(exposure_log.close)
         assigner = AssignerHandle(store, community_id, refresh_interval_s)
-        stack.callback(assigner.close)  # first on close: the watcher stops before the store closes
+        stack.callback(assigner.close)  # the watcher stops before the store closes
         assigner.start_watching()
+        request_stats = RequestStats()
+        flusher = StatsFlusher(request_stats, store, stats_interval_s)
+        stack.callback(flusher.close)  # first on close: the last counts reach the store
         return ExperimentsRuntime(
             store=store,
             exposure_log=exposure_log,
             exposures=ExposureLogger(exposure_log),
             assigner=assigner,
+            request_stats=request_stats,
             resources=stack.pop_all(),
         )

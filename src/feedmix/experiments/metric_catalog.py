@@ -1,7 +1,8 @@
 """The metrics an experiment may name as primary or guardrail, defined once.
 
-Each is computed per exposed unit from the events the unit caused after its first exposure (and,
-for CUPED, the same quantity before it). A *mean* metric averages a per-unit value; a *ratio*
+Each event metric is computed per exposed unit from the events the unit caused after its first
+exposure (and, for CUPED, the same quantity before it); request metrics come from the serving
+processes' per-variant request counts. A *mean* metric averages a per-unit value; a *ratio*
 metric divides two sums (CTR: clicks over impressions) and is analysed with the delta method,
 because its unit of analysis (an impression) is not the unit that was randomised (a user).
 """
@@ -15,7 +16,8 @@ from typing import Literal
 @dataclass(frozen=True)
 class MetricDef:
     name: str
-    kind: Literal["mean", "ratio"]
+    #: ``request``: counted per request by the serving processes, not from the event log
+    kind: Literal["mean", "ratio", "request"]
     #: event types summed per unit (the numerator of a ratio)
     numerator: tuple[str, ...]
     #: a ratio's denominator event types
@@ -44,6 +46,20 @@ METRICS: dict[str, MetricDef] = {
             ("click",),
             ("impression",),
             description="clicks per impression over the arm (delta method: users were randomised)",
+        ),
+        MetricDef(
+            "latency_p99_ms",
+            "request",
+            (),
+            direction=-1,
+            description="99th percentile of the pipeline's wall time per request (bootstrap over requests)",
+        ),
+        MetricDef(
+            "error_rate",
+            "request",
+            (),
+            direction=-1,
+            description="share of requests served degraded (a component failed, timed out or fell back)",
         ),
         MetricDef(
             "hide_rate",

@@ -40,6 +40,24 @@ MIGRATIONS: tuple[Migration, ...] = (
             "INSERT INTO exp_revision (id, value) VALUES (1, 0)",
         ],
     ),
+    Migration(
+        2,
+        "request guardrails: per variant, day and latency bucket, requests and degraded requests",
+        [
+            """
+            CREATE TABLE exp_request_stats (
+                experiment_id TEXT NOT NULL,
+                bucket_version INTEGER NOT NULL,
+                variant TEXT NOT NULL,
+                day BIGINT NOT NULL,
+                bucket INTEGER NOT NULL,
+                requests BIGINT NOT NULL,
+                degraded BIGINT NOT NULL,
+                PRIMARY KEY (experiment_id, bucket_version, variant, day, bucket)
+            )
+            """,
+        ],
+    ),
 )
 
 HISTORY = MigrationHistory("exp", MIGRATIONS, PG_LOCK_KEY)

@@ -7,7 +7,7 @@ and the same contract tests run against both. Open one with
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from feedmix.experiments import migrations, rules
 from feedmix.experiments.experiment_store import Change, ExperimentsSnapshot
 from feedmix.experiments.model import Experiment, ExperimentError, NotFound, experiment_from_stored
+from feedmix.experiments.request_stats import StatsRow
 from feedmix.sql.engines import SqlTarget
 from feedmix.sql.revisioned_store import RevisionedStore
 
@@ -42,7 +43,19 @@ revision_t = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("value", sa.BigInteger, nullable=False),
 )
-TABLES: tuple[sa.Table, ...] = (experiments_t, holdouts_t, revision_t)
+request_stats_t = sa.Table(
+    "exp_request_stats",
+    _md,
+    sa.Column("experiment_id", sa.Text, primary_key=True),
+    sa.Column("bucket_version", sa.Integer, primary_key=True),
+    sa.Column("variant", sa.Text, primary_key=True),
+    sa.Column("day", sa.BigInteger, primary_key=True),
+    sa.Column("bucket", sa.Integer, primary_key=True),
+    sa.Column("requests", sa.BigInteger, nullable=False),
+    sa.Column("degraded", sa.BigInteger, nullable=False),
+)
+TABLES: tuple[sa.Table, ...] = (experiments_t, holdouts_t, revision_t, request_stats_t)
+_STATS_KEYS = ("experiment_id", "bucket_version", "variant", "day", "bucket")
 
 
 def _body(exp: Experiment) -> str:
@@ -152,3 +165,28 @@ class SqlExperimentStore(RevisionedStore):
             )
             holdouts = {r.scope: float(r.share) for r in conn.execute(sa.select(holdouts_t))}
         return ExperimentsSnapshot(rev, running, holdouts)
+
+    def add_request_stats(self, rows: Sequence[StatsRow]) -> None:
+        """Add per-variant request counts (``feedmix.experiments.request_stats``); adds across processes."""
+        merged: dict[tuple[str, int, str, int, int], list[int]] = {}
+        for r in rows:
+            cell = merged.setdefault((r.experiment_id, r.bucket_version, r.variant, r.day, r.bucket), [0, 0])
+            cell[0] += r.requests
+            cell[1] += r.degraded
+        values = [
+            {**dict(zip(_STATS_KEYS, key, strict=True)), "requests": n, "degraded": d}
+            for key, (n, d) in sorted(merged.items())
+        ]
+        self._add(request_stats_t, _STATS_KEYS, ("requests", "degraded"), values)
+
+    def request_stats(self, experiment_id: str, bucket_version: int) -> Sequence[StatsRow]:
+        q = sa.select(request_stats_t).where(
+            request_stats_t.c.experiment_id == experiment_id,
+            request_stats_t.c.bucket_version == bucket_version,
+        )
+        with self._read() as conn:
+            return [
+                StatsRow(r.experiment_id, int(r.bucket_version), r.variant, int(r.day), int(r.bucket),
+                         int(r.requests), int(r.degraded))
+                for r in conn.execute(q)
+            ]  # fmt: skip

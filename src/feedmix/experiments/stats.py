@@ -464,3 +464,77 @@ def quantile_difference(
         relative_ci_low=rel_low,
         relative_ci_high=rel_high,
     )
+
+
+def proportion_difference(
+    events_t: int, trials_t: int, events_c: int, trials_c: int, alpha: float = 0.05
+) -> Estimate:
+    """Difference of two rates (the error rate of requests per arm) with the normal interval.
+
+    Guardrails on requests count in the serving process, where keeping every request is too much and a
+    count per arm is all there is; each arm's rate then has the binomial variance p (1 - p) / n.
+    """
+    if trials_t < 1 or trials_c < 1:
+        raise ValueError("proportion_difference: each arm needs at least one trial")
+    if not (0 <= events_t <= trials_t and 0 <= events_c <= trials_c):
+        raise ValueError("proportion_difference: events must be between 0 and the trials")
+    p_t, p_c = events_t / trials_t, events_c / trials_c
+    return _compare(
+        p_t, p_t * (1 - p_t) / trials_t, trials_t, p_c, p_c * (1 - p_c) / trials_c, trials_c, alpha
+    )
+
+
+def histogram_quantile(counts: npt.ArrayLike, values: npt.ArrayLike, q: float) -> FloatArray:
+    """The q-quantile of samples given as counts per bucket (last axis), each bucket standing for one
+    value: the value of the first bucket whose cumulative count reaches q of the total."""
+    c = np.asarray(counts, dtype=np.float64)
+    v = np.asarray(values, dtype=np.float64)
+    cum = np.cumsum(c, axis=-1)
+    target = q * cum[..., -1:]
+    idx = np.minimum((cum < target).sum(axis=-1), v.size - 1)
+    return np.asarray(v[idx], dtype=np.float64)
+
+
+def histogram_quantile_difference(
+    counts_t: npt.ArrayLike,
+    counts_c: npt.ArrayLike,
+    values: npt.ArrayLike,
+    q: float = 0.99,
+    alpha: float = 0.05,
+    n_boot: int = 2000,
+    seed: int | None = 0,
+) -> Estimate:
+    """Difference of the q-quantile of two arms kept as latency histograms, with a bootstrap CI.
+
+    A serving process cannot keep every request's latency for every variant, but a histogram with
+    buckets a few percent wide is cheap to keep and to add across processes; resampling an arm is then
+    a multinomial draw over its buckets, which is the same bootstrap as resampling the requests (and
+    has the same caveat as ``quantile_difference``: requests of one user are not independent, so the
+    interval is somewhat too narrow). Resolution is the bucket width.
+    """
+    if not 0.0 < q < 1.0:
+        raise ValueError(f"q must be in (0, 1), got {q}")
+    _check_alpha(alpha)
+    ct, cc = np.asarray(counts_t, dtype=np.int64), np.asarray(counts_c, dtype=np.int64)
+    n_t, n_c = int(ct.sum()), int(cc.sum())
+    if n_t < 1 or n_c < 1:
+        raise ValueError("histogram_quantile_difference: each arm needs at least one sample")
+    rng = np.random.default_rng(seed)
+    boot_t = histogram_quantile(rng.multinomial(n_t, ct / n_t, size=n_boot), values, q)
+    boot_c = histogram_quantile(rng.multinomial(n_c, cc / n_c, size=n_boot), values, q)
+    q_t, q_c = float(histogram_quantile(ct, values, q)), float(histogram_quantile(cc, values, q))
+    diffs = boot_t - boot_c
+    ci_low, ci_high = np.quantile(diffs, [alpha / 2.0, 1.0 - alpha / 2.0])
+    tail = min(int(np.count_nonzero(diffs <= 0.0)), int(np.count_nonzero(diffs >= 0.0)))
+    rel = q_t / q_c - 1.0 if q_c else None
+    return Estimate(
+        diff=q_t - q_c,
+        se=float(diffs.std(ddof=1)),
+        ci_low=float(ci_low),
+        ci_high=float(ci_high),
+        p_value=min(1.0, 2.0 * (tail + 1) / (n_boot + 1)),
+        alpha=alpha,
+        n_treatment=n_t,
+        n_control=n_c,
+        relative_diff=rel,
+    )

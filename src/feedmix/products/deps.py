@@ -13,6 +13,7 @@ from feedmix.corpus.community_graph import CommunityGraph
 from feedmix.corpus.reddit_corpus import RedditCorpus
 from feedmix.experiments.assigner_handle import AssignerHandle
 from feedmix.experiments.exposure import ExposureLogger
+from feedmix.experiments.request_stats import RequestStats
 from feedmix.features.offline.served_log import ServedFeatureLog
 from feedmix.features.online_store import OnlineStore
 from feedmix.ranking.model_source import ModelSource
@@ -48,3 +49,4 @@ class FeedDeps:
     #: the running experiments' assigner and the exposure log (None: no experiments)
     experiments: AssignerHandle | None = None
     exposures: ExposureLogger | None = None
+    request_stats: RequestStats | None = None

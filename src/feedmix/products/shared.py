@@ -37,10 +37,11 @@ SAFETY_AND_SEEN_FILTERS: list[Any] = [
     "duplicate_content_filter",
 ]
 
-#: the scroll session's record (before the response), the served mix by source and the experiment
-#: exposures (after it)
+#: the scroll session's record (before the response), the served mix by source, the experiment
+#: exposures and the variants' request counts (after it)
 SERVED_RECORDS: list[Any] = [
     {"type": "session_record_side_effect", "id": "session_record"},
     {"type": "served_mix_side_effect", "id": "served_mix"},
     {"type": "exposure_log_side_effect", "id": "exposure_log"},
+    {"type": "request_stats_side_effect", "id": "request_stats"},
 ]

@@ -179,6 +179,7 @@ class Runtime:
                 ads=ads.feed_ads if ads is not None else None,
                 experiments=experiments.assigner if experiments is not None else None,
                 exposures=experiments.exposures if experiments is not None else None,
+                request_stats=experiments.request_stats if experiments is not None else None,
             )
             pipelines = build_pipelines(cfg, deps)
             shadows = build_shadows(cfg, deps, corpus)
@@ -272,6 +273,7 @@ def build_shadows(cfg: FeedmixConfig, deps: FeedDeps, corpus: RedditCorpus) -> S
         deps,
         ads=deps.ads.dry_run_view() if deps.ads is not None else None,
         exposures=None,
+        request_stats=None,
         served_feature_log=None,
     )
     registry = product_registry()

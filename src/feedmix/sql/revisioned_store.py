@@ -8,10 +8,13 @@ rest of the store before it writes (a free slice of a layer, a budget) decides o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from feedmix.sql.engines import SqlTarget, create_engine, writer
 from feedmix.sql.migrations import MigrationHistory
@@ -52,6 +55,24 @@ class RevisionedStore:
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
                 yield conn
+
+    def _add(
+        self, table: sa.Table, keys: Sequence[str], counts: Sequence[str], rows: list[dict[str, Any]]
+    ) -> None:
+        """Add ``rows``' counts to ``table`` in one transaction, without bumping the revision (counts are
+        data, not definitions): ``INSERT ... ON CONFLICT (keys) DO UPDATE SET c = c + excluded.c``, so the
+        database adds under its row lock and no increment is lost to a concurrent writer. Callers sort
+        ``rows`` by key, so concurrent batches take their row locks in the same order."""
+        if not rows:
+            return
+        insert = sqlite_dialect.insert if self.dialect == "sqlite" else pg_dialect.insert
+        stmt = insert(table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[table.c[k] for k in keys],
+            set_={c: table.c[c] + stmt.excluded[c] for c in counts},
+        )
+        with self._writer.begin() as conn:
+            conn.execute(stmt, rows)
 
     def _current(self, conn: sa.Connection) -> int:
         rev_t = self._revision_t

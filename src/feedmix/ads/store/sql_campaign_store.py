@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql as pg_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from feedmix.ads.store import migrations
 from feedmix.ads.store.campaign_store import (
@@ -551,18 +549,12 @@ class SqlCampaignStore(RevisionedStore):
             {"campaign_id": c, "ad_group_id": g, "day": day, "impressions": i, "clicks": k, "spend_micros": s}
             for (c, g, day), (i, k, s) in sorted(merged.items())  # sorted: same lock order everywhere
         ]
-        insert = sqlite_dialect.insert if self.dialect == "sqlite" else pg_dialect.insert
-        stmt = insert(daily_stats_t)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[daily_stats_t.c.campaign_id, daily_stats_t.c.ad_group_id, daily_stats_t.c.day],
-            set_={
-                "impressions": daily_stats_t.c.impressions + stmt.excluded.impressions,
-                "clicks": daily_stats_t.c.clicks + stmt.excluded.clicks,
-                "spend_micros": daily_stats_t.c.spend_micros + stmt.excluded.spend_micros,
-            },
+        self._add(
+            daily_stats_t,
+            ("campaign_id", "ad_group_id", "day"),
+            ("impressions", "clicks", "spend_micros"),
+            rows,
         )
-        with self._writer.begin() as conn:
-            conn.execute(stmt, rows)
 
     def report(
         self, advertiser_id: str, start_day: dt.date, end_day: dt.date, campaign_id: str | None = None
