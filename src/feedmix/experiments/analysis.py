@@ -225,10 +225,19 @@ def analyze(
     return report
 
 
-def _role(exp: Experiment, name: str) -> str:
-    return (
-        "primary" if name == exp.primary_metric else ("guardrail" if name in exp.guardrails else "secondary")
-    )
+def _row(exp: Experiment, name: str, arms: dict[str, Any], comparisons: dict[str, Any]) -> dict[str, Any]:
+    """One metric's row of the report, the same shape for event and request metrics."""
+    m = METRICS[name]
+    role = "guardrail" if name in exp.guardrails else "secondary"
+    return {
+        "metric": name,
+        "kind": m.kind,
+        "direction": m.direction,
+        "role": "primary" if name == exp.primary_metric else role,
+        "description": m.description,
+        "arms": arms,
+        "comparisons": comparisons,
+    }
 
 
 def _request_metrics(
@@ -240,7 +249,6 @@ def _request_metrics(
     requests = hist.sum(axis=1)
     out = []
     for name in names:
-        m = METRICS[name]
         arms: dict[str, Any] = {}
         comparisons: dict[str, Any] = {}
         for i, v in enumerate(variants):
@@ -261,17 +269,7 @@ def _request_metrics(
                     int(degraded[k]), int(requests[k]), int(degraded[0]), int(requests[0]), alpha
                 )
             comparisons[v] = {**est.as_dict(), "control_level": arms[variants[0]]["value"]}
-        out.append(
-            {
-                "metric": name,
-                "kind": m.kind,
-                "direction": m.direction,
-                "role": _role(exp, name),
-                "description": m.description,
-                "arms": arms,
-                "comparisons": comparisons,
-            }
-        )
+        out.append(_row(exp, name, arms, comparisons))
     return out
 
 
@@ -307,17 +305,7 @@ def _metrics(
             got = _compare(m, exposed.arm, k, post, pre, alpha) if n else None
             if got is not None:
                 comparisons[v.name] = got
-        rows.append(
-            {
-                "metric": name,
-                "kind": m.kind,
-                "direction": m.direction,
-                "role": _role(exp, name),
-                "description": m.description,
-                "arms": arms,
-                "comparisons": comparisons,
-            }
-        )
+        rows.append(_row(exp, name, arms, comparisons))
     return rows
 
 

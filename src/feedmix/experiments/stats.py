@@ -441,6 +441,14 @@ def quantile_difference(
     q_t, q_c = float(np.quantile(t, q)), float(np.quantile(c, q))
     boot_t = _bootstrap_quantiles(t, q, n_boot, rng)
     boot_c = _bootstrap_quantiles(c, q, n_boot, rng)
+    return _bootstrap_estimate(q_t, q_c, boot_t, boot_c, alpha, t.size, c.size)
+
+
+def _bootstrap_estimate(
+    q_t: float, q_c: float, boot_t: FloatArray, boot_c: FloatArray, alpha: float, n_t: int, n_c: int
+) -> Estimate:
+    """The comparison from two arms' bootstrap replicates: percentile CI of the differences, the
+    matching two-sided bootstrap p-value (+1 corrected, never 0), and the relative change's CI."""
     diffs = boot_t - boot_c
     levels = [alpha / 2.0, 1.0 - alpha / 2.0]
     ci_low, ci_high = np.quantile(diffs, levels)
@@ -456,10 +464,10 @@ def quantile_difference(
         se=float(diffs.std(ddof=1)),
         ci_low=float(ci_low),
         ci_high=float(ci_high),
-        p_value=min(1.0, 2.0 * (tail + 1) / (n_boot + 1)),
+        p_value=min(1.0, 2.0 * (tail + 1) / (len(diffs) + 1)),
         alpha=alpha,
-        n_treatment=t.size,
-        n_control=c.size,
+        n_treatment=n_t,
+        n_control=n_c,
         relative_diff=rel,
         relative_ci_low=rel_low,
         relative_ci_high=rel_high,
@@ -523,18 +531,4 @@ def histogram_quantile_difference(
     boot_t = histogram_quantile(rng.multinomial(n_t, ct / n_t, size=n_boot), values, q)
     boot_c = histogram_quantile(rng.multinomial(n_c, cc / n_c, size=n_boot), values, q)
     q_t, q_c = float(histogram_quantile(ct, values, q)), float(histogram_quantile(cc, values, q))
-    diffs = boot_t - boot_c
-    ci_low, ci_high = np.quantile(diffs, [alpha / 2.0, 1.0 - alpha / 2.0])
-    tail = min(int(np.count_nonzero(diffs <= 0.0)), int(np.count_nonzero(diffs >= 0.0)))
-    rel = q_t / q_c - 1.0 if q_c else None
-    return Estimate(
-        diff=q_t - q_c,
-        se=float(diffs.std(ddof=1)),
-        ci_low=float(ci_low),
-        ci_high=float(ci_high),
-        p_value=min(1.0, 2.0 * (tail + 1) / (n_boot + 1)),
-        alpha=alpha,
-        n_treatment=n_t,
-        n_control=n_c,
-        relative_diff=rel,
-    )
+    return _bootstrap_estimate(q_t, q_c, boot_t, boot_c, alpha, n_t, n_c)
