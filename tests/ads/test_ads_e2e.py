@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from feedmix.ads.api.ad_tracker import ad_log_table
+from feedmix.ads.api.ad_tracker import ad_log_table, ad_revenue_rows
 from feedmix.serving.app import create_app
 from feedmix.serving.runtime import Runtime
 
@@ -85,6 +85,10 @@ def test_an_ad_is_blended_into_the_home_feed_and_billed_once(
     rt.ads.log.flush()  # type: ignore[union-attr]
     log = ad_log_table(tmp_path / "ad_log").to_pylist()
     assert len(log) == 1 and log[0]["clicked"] and log[0]["position"] == 2
+    # what each event billed, by user and page: the revenue experiments read
+    revenue = ad_revenue_rows(tmp_path / "ad_log")
+    assert [(u, r) for u, r, _, _ in revenue] == [("u0001", body["request_id"])]
+    assert sum(m for *_, m in revenue) == first.json()["billed_micros"]
 
 
 def test_spend_store_down_serves_the_feed_without_ads(

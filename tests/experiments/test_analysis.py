@@ -4,6 +4,7 @@ clean, CUPED narrowing, a broken assignment tripping the sample-ratio check."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from feedmix.events.schema import Event
 from feedmix.experiments.analysis import analyze
@@ -122,3 +123,36 @@ def test_only_exposed_units_and_their_events_after_exposure_count() -> None:
     counted = sum(a["value"] * a["units"] for a in clicks["arms"].values())  # type: ignore[union-attr]
     assert round(counted) == after
     assert report["series"]["clicks_per_user"]  # type: ignore[index]
+
+
+def test_ad_revenue_per_thousand_page_views_counts_billed_ads_over_pages() -> None:
+    exposures, events = _logs(600, effect=0.0, seed=5)
+    arm = {x.unit: x.variant for x in exposures}
+    first = {x.unit: x.ts for x in exposures}
+    pages = [
+        Event(
+            event_id=f"pv{i}-{u}",
+            type="impression",
+            user_id=u,
+            post_id="abc",
+            ts=first[u] + 10 + i,
+            request_id=f"{u}-p{i}",
+        )
+        for u in arm
+        for i in range(4)
+    ]
+    # the treatment's users are billed 30 micro-dollars per page, the control's 10
+    revenue = [
+        (u, f"{u}-p{i}", first[u] + 11 + i, 30 if arm[u] == "treatment" else 10)
+        for u in arm
+        for i in range(4)
+    ]
+    before = [(u, None, first[u] - 100.0, 10_000) for u in arm]  # before exposure: not an outcome
+    report = analyze(_running(), exposures, [*events, *pages], now=T0 + 7200, ad_revenue=[*revenue, *before])  # type: ignore[arg-type]
+    row = next(m for m in report["metrics"] if m["metric"] == "ad_revenue_per_1k_page_views")
+    # 10 micro-dollars a page = 0.01 USD per 1,000 pages; 4 impression pages per user
+    assert row["arms"]["control"]["value"] == pytest.approx(0.01)
+    assert row["arms"]["treatment"]["value"] == pytest.approx(0.03)
+    assert row["comparisons"]["treatment"]["diff"] == pytest.approx(0.02)
+    views = next(m for m in report["metrics"] if m["metric"] == "page_views_per_user")
+    assert views["arms"]["control"]["value"] == pytest.approx(4.0)

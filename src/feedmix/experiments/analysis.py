@@ -41,7 +41,13 @@ from feedmix.experiments.request_stats import VALUES_MS, StatsRow, histograms
 DAY_S = 86_400.0
 #: the scale of effect the always-valid intervals are tuned for, relative to the control's level
 RELATIVE_TAU = 0.05
-_TYPE_CODE: dict[str, int] = {t: i for i, t in enumerate(EVENT_TYPES)}
+#: what the analysis counts per unit: the event types, plus two derived kinds: ``page_view`` (a unit's
+#: first impression of each request: one per page it saw) and ``ad_revenue`` (the ad log's billed
+#: amounts, weighted in USD x 1000, so revenue over page views reads as USD per 1,000 page views)
+COUNTED: tuple[str, ...] = (*EVENT_TYPES, "page_view", "ad_revenue")
+_TYPE_CODE: dict[str, int] = {t: i for i, t in enumerate(COUNTED)}
+#: an ad-log row: (user id, request id, time, billed micros)
+AdRevenueRow = tuple[str, str | None, float, int]
 
 
 @dataclass
@@ -57,11 +63,13 @@ class ExposedUnits:
 
 @dataclass
 class UnitEvents:
-    """The log's events of exposed units, as columns (unit row, event type code, time)."""
+    """What exposed units did, as columns (unit row, counted-kind code, time, weight: 1 for an event,
+    the amount for ad revenue)."""
 
     row: npt.NDArray[np.int64]
     code: npt.NDArray[np.int64]
     ts: npt.NDArray[np.float64]
+    weight: npt.NDArray[np.float64]
 
 
 def exposed_units(exp: Experiment, exposures: Iterable[Exposure]) -> ExposedUnits:
@@ -90,12 +98,17 @@ def exposed_units(exp: Experiment, exposures: Iterable[Exposure]) -> ExposedUnit
     )
 
 
-def unit_events(exp: Experiment, exposed: ExposedUnits, events: Iterable[Event]) -> UnitEvents:
+def unit_events(
+    exp: Experiment, exposed: ExposedUnits, events: Iterable[Event], ad_revenue: Iterable[AdRevenueRow] = ()
+) -> UnitEvents:
     index = {u: i for i, u in enumerate(exposed.units)}
     by_request = exp.unit == "request"
     rows: list[int] = []
     codes: list[int] = []
     times: list[float] = []
+    weights: list[float] = []
+    pages: set[tuple[int, str]] = set()
+    page_view, revenue = _TYPE_CODE["page_view"], _TYPE_CODE["ad_revenue"]
     for e in events:
         key = e.request_id if by_request else e.user_id
         i = index.get(key) if key is not None else None
@@ -104,18 +117,37 @@ def unit_events(exp: Experiment, exposed: ExposedUnits, events: Iterable[Event])
         rows.append(i)
         codes.append(_TYPE_CODE[e.type])
         times.append(e.ts)
+        weights.append(1.0)
+        if e.type == "impression" and e.request_id is not None and (i, e.request_id) not in pages:
+            pages.add((i, e.request_id))
+            rows.append(i)
+            codes.append(page_view)
+            times.append(e.ts)
+            weights.append(1.0)
+    for user_id, request_id, ts, micros in ad_revenue:
+        key = request_id if by_request else user_id
+        i = index.get(key) if key is not None else None
+        if i is None:
+            continue
+        rows.append(i)
+        codes.append(revenue)
+        times.append(ts)
+        weights.append(micros / 1e6 * 1000.0)
     return UnitEvents(
-        np.array(rows, dtype=np.int64), np.array(codes, dtype=np.int64), np.array(times, dtype=np.float64)
+        np.array(rows, dtype=np.int64),
+        np.array(codes, dtype=np.int64),
+        np.array(times, dtype=np.float64),
+        np.array(weights, dtype=np.float64),
     )
 
 
 def _counts(
     n_units: int, ev: UnitEvents, mask: npt.NDArray[np.bool_], types: Sequence[str]
 ) -> npt.NDArray[np.float64]:
-    """Per unit, how many of the masked events have one of ``types``."""
+    """Per unit, the weight (for events: the number) of the masked rows of one of ``types``."""
     codes = [_TYPE_CODE[t] for t in types]
     keep = mask & np.isin(ev.code, codes)
-    return np.bincount(ev.row[keep], minlength=n_units).astype(np.float64)
+    return np.bincount(ev.row[keep], weights=ev.weight[keep], minlength=n_units).astype(np.float64)
 
 
 def _metric_values(
@@ -186,11 +218,13 @@ def analyze(
     pre_window_s: float = 7 * DAY_S,
     looks: int = 12,
     request_stats: Sequence[StatsRow] = (),
+    ad_revenue: Iterable[AdRevenueRow] = (),
 ) -> dict[str, Any]:
     """The experiment's report as JSON-ready data (see the module doc); ``request_stats`` are the
-    serving processes' per-variant request counts (latency and error guardrails)."""
+    serving processes' per-variant request counts (latency and error guardrails), ``ad_revenue`` the
+    ad log's billed rows."""
     exposed = exposed_units(exp, exposures)
-    ev = unit_events(exp, exposed, events)
+    ev = unit_events(exp, exposed, events, ad_revenue)
     n = len(exposed.units)
     until = now if exp.stop_ts is None else min(now, exp.stop_ts)
     warnings: list[str] = []
@@ -202,7 +236,7 @@ def analyze(
         "period_start": exp.period_start_ts,
         "until": until,
         "exposed": {v.name: int(k) for v, k in zip(exp.variants, counts, strict=True)},
-        "events": len(ev.ts),
+        "events": int((ev.code < len(EVENT_TYPES)).sum()),
         "warnings": warnings,
     }
     if n and counts.min() > 0:
@@ -356,7 +390,7 @@ def _series(
             [exposed.units[i] for i in keep_units], exposed.arm[keep_units], exposed.first_ts[keep_units]
         )
         ev_keep = remap[ev.row] >= 0
-        sub_ev = UnitEvents(remap[ev.row][ev_keep], ev.code[ev_keep], ev.ts[ev_keep])
+        sub_ev = UnitEvents(remap[ev.row][ev_keep], ev.code[ev_keep], ev.ts[ev_keep], ev.weight[ev_keep])
         for row in _metrics(exp, names, sub_units, sub_ev, float(cut), pre_window_s, alpha):
             for variant, g in row["comparisons"].items():
                 av = g.get("always_valid", {})

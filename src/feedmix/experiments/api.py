@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from feedmix.core.params import ParamRegistry
 from feedmix.events.schema import Event
 from feedmix.experiments import rules
-from feedmix.experiments.analysis import analyze
+from feedmix.experiments.analysis import AdRevenueRow, analyze
 from feedmix.experiments.experiment_store import ExperimentStore
 from feedmix.experiments.exposure import Exposure
 from feedmix.experiments.model import STATUSES, ExperimentError, experiment_from_dict
@@ -53,10 +53,12 @@ def experiments_router(
     community_known: Callable[[str], bool],
     exposures: Callable[[], Iterable[Exposure]],
     events: Callable[[], Iterable[Event]],
+    ad_revenue: Callable[[], Iterable[AdRevenueRow]] = tuple,
     operator_key: str | None = None,
     clock: Callable[[], float] = time.time,
 ) -> APIRouter:
-    """The routes; ``exposures`` and ``events`` read the logs for an analysis (a full scan each)."""
+    """The routes; ``exposures``, ``events`` and ``ad_revenue`` read the logs for an analysis (a full
+    scan each)."""
     router = APIRouter(
         prefix="/v1/experiments", tags=["experiments"], dependencies=[Depends(require_operator(operator_key))]
     )
@@ -64,7 +66,7 @@ def experiments_router(
     def _analysis(experiment_id: str) -> dict[str, Any]:
         exp = store.get(experiment_id)
         stats = store.request_stats(exp.experiment_id, exp.bucket_version)
-        return analyze(exp, exposures(), events(), clock(), request_stats=stats)
+        return analyze(exp, exposures(), events(), clock(), request_stats=stats, ad_revenue=ad_revenue())
 
     def guarded(fn: Callable[[], Any], status: int = 200) -> Response:
         try:

@@ -18,7 +18,8 @@ class MetricDef:
     name: str
     #: ``request``: counted per request by the serving processes, not from the event log
     kind: Literal["mean", "ratio", "request"]
-    #: event types summed per unit (the numerator of a ratio)
+    #: what is summed per unit (the numerator of a ratio): event types, or the derived ``page_view``
+    #: and ``ad_revenue`` of :mod:`feedmix.experiments.analysis`
     numerator: tuple[str, ...]
     #: a ratio's denominator event types
     denominator: tuple[str, ...] = ()
@@ -46,6 +47,19 @@ METRICS: dict[str, MetricDef] = {
             ("click",),
             ("impression",),
             description="clicks per impression over the arm (delta method: users were randomised)",
+        ),
+        MetricDef(
+            "page_views_per_user",
+            "mean",
+            ("page_view",),
+            description="feed pages with at least one impression per exposed user",
+        ),
+        MetricDef(
+            "ad_revenue_per_1k_page_views",
+            "ratio",
+            ("ad_revenue",),
+            ("page_view",),
+            description="billed ad revenue (USD) per 1,000 page views over the arm (delta method)",
         ),
         MetricDef(
             "latency_p99_ms",

@@ -20,7 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
 from feedmix import __version__
-from feedmix.ads.api.ad_tracker import AdEventBatch, InvalidAdEvents
+from feedmix.ads.api.ad_tracker import AdEventBatch, InvalidAdEvents, ad_revenue_rows
 from feedmix.ads.api.advertiser_api import mount_advertiser_api
 from feedmix.ads.api.explain_api import explain_router
 from feedmix.console import STATIC_DIR
@@ -312,6 +312,7 @@ def create_app(runtime: Runtime) -> FastAPI:
                 lambda name: runtime.corpus.community_id(name) is not None,
                 lambda: scan(experiments.exposure_log),
                 lambda: scan(runtime.event_log),
+                lambda: _ad_revenue(runtime),
             )
         )
 
@@ -320,6 +321,14 @@ def create_app(runtime: Runtime) -> FastAPI:
         return JSONResponse({"detail": f"store unavailable: {exc}"}, status_code=503)
 
     return app
+
+
+def _ad_revenue(runtime: Runtime) -> list[tuple[str, str | None, float, int]]:
+    """The ad log's billed rows, including the ones still buffered (flushed first)."""
+    if runtime.ads is None:
+        return []
+    runtime.ads.log.flush()
+    return ad_revenue_rows(runtime.ads.log.root)
 
 
 def _params_of(runtime: Runtime, surface: str) -> ParamRegistry | None:

@@ -96,7 +96,7 @@ class AdTracker:
             raise
         self.store.record_deliveries(_deliveries(billing))
         if new:
-            self.log.append(_log_rows(new, now))
+            self.log.append(_log_rows(new, billing, now))
         return {
             "accepted": len(new),
             "duplicates": len(batch.events) - len(new),
@@ -120,12 +120,17 @@ def _deliveries(billing: Sequence[BillingEvent]) -> list[Delivery]:
     return [Delivery(c, g, d, i, k, m) for (c, g, d), (i, k, m) in sums.items()]
 
 
-def _log_rows(new: Sequence[tuple[AdEvent, TokenPayload]], now: float) -> dict[str, Any]:
+def _log_rows(
+    new: Sequence[tuple[AdEvent, TokenPayload]], billing: Sequence[BillingEvent], now: float
+) -> dict[str, Any]:
     return {
         "ts": [now] * len(new),
         "kind": [e.type for e, _ in new],
         "impression_id": [p.impression_id for _, p in new],
         "user_id": [p.user_id for _, p in new],
+        "request_id": [p.request_id for _, p in new],
+        # what the event billed: experiments read revenue per user and page from here
+        "billed_micros": [b.billed_micros for b in billing],
         "campaign_id": [p.served.campaign_id for _, p in new],
         "ad_group_id": [p.served.ad_group_id for _, p in new],
         "ad_id": [p.served.ad_id for _, p in new],
@@ -134,6 +139,28 @@ def _log_rows(new: Sequence[tuple[AdEvent, TokenPayload]], now: float) -> dict[s
         "community_match": [p.community_match for _, p in new],
         "keyword_overlap": [p.keyword_overlap for _, p in new],
     }
+
+
+def ad_revenue_rows(log_dir: str | Path) -> list[tuple[str, str | None, float, int]]:
+    """Every billed ad event as (user id, request id, time, billed micros): what an experiment's
+    revenue per page view sums. Files written before the log had ``billed_micros`` count as 0."""
+    files = list_parquet_files(Path(log_dir))
+    if not files:
+        return []
+    con = duckdb.connect(config={"threads": 1})
+    try:
+        rows = con.sql(
+            f"""
+            SELECT user_id, request_id, ts, billed_micros
+            FROM read_parquet({sql_file_list(files)}, union_by_name = true)
+            WHERE billed_micros IS NOT NULL AND billed_micros > 0
+            """
+        ).fetchall()
+    except duckdb.BinderException:  # only files from before the column existed
+        return []
+    finally:
+        con.close()
+    return [(str(u), None if r is None else str(r), float(t), int(m)) for u, r, t, m in rows]
 
 
 def ad_log_table(log_dir: str | Path) -> pa.Table:
