@@ -4,7 +4,6 @@ in CI (the ``postgres_dsn`` fixture decides)."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -75,14 +74,10 @@ def client(runtime: Runtime) -> Iterator[TestClient]:
     mp.undo()
 
 
-def wait_for_exposures(
-    runtime: Runtime, experiment: str, at_least: int, timeout_s: float = 10.0
-) -> list[Exposure]:
-    """The experiment's exposures once ``at_least`` are logged (the side effect runs after the response)."""
+def wait_for_exposures(runtime: Runtime, experiment: str, at_least: int) -> list[Exposure]:
+    """The experiment's exposures once the side effects queued so far (exposure logging) have run."""
     assert runtime.experiments is not None
-    deadline = time.time() + timeout_s
-    while True:
-        logged = [e for e in scan(runtime.experiments.exposure_log) if e.experiment == experiment]
-        if len(logged) >= at_least or time.time() > deadline:
-            return logged
-        time.sleep(0.05)
+    runtime.executor.drain_side_effects()
+    logged = [e for e in scan(runtime.experiments.exposure_log) if e.experiment == experiment]
+    assert len(logged) >= at_least, (len(logged), at_least)
+    return logged

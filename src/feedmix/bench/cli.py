@@ -45,6 +45,7 @@ def cmd_bench_serving(args: argparse.Namespace) -> int:
             str(args.port),
             "--posts",
             args.posts,
+            "--no-shadow",
         ]
     result = run_serving_bench(
         args.url,

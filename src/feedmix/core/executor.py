@@ -156,6 +156,14 @@ class PipelineExecutor:
             max_workers=side_effect_workers, thread_name_prefix="feedmix-side"
         )
 
+    def drain_side_effects(self, timeout_s: float = 30.0) -> None:
+        """Wait until the side effects queued so far have run (tests, and readers of what they write).
+
+        Exact with one side-effect worker (the default): its queue runs in order, so a marker queued
+        now runs after all of them.
+        """
+        self._side_pool.submit(lambda: None).result(timeout=timeout_s)
+
     def shutdown(self, wait_for_side_effects: bool = True) -> None:
         self._side_pool.shutdown(wait=wait_for_side_effects)
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -54,17 +54,20 @@ def experiments_router(
     exposures: Callable[[], Iterable[Exposure]],
     events: Callable[[], Iterable[Event]],
     ad_revenue: Callable[[], Iterable[AdRevenueRow]] = tuple,
+    flush_request_stats: Callable[[], object] = lambda: None,
     operator_key: str | None = None,
     clock: Callable[[], float] = time.time,
 ) -> APIRouter:
     """The routes; ``exposures``, ``events`` and ``ad_revenue`` read the logs for an analysis (a full
-    scan each)."""
+    scan each); ``flush_request_stats`` adds this process's pending request counts to the store first
+    (other processes' land within their flush interval)."""
     router = APIRouter(
         prefix="/v1/experiments", tags=["experiments"], dependencies=[Depends(require_operator(operator_key))]
     )
 
     def _analysis(experiment_id: str) -> dict[str, Any]:
         exp = store.get(experiment_id)
+        flush_request_stats()
         stats = store.request_stats(exp.experiment_id, exp.bucket_version)
         return analyze(exp, exposures(), events(), clock(), request_stats=stats, ad_revenue=ad_revenue())
 

@@ -24,8 +24,9 @@ class ExperimentsRuntime:
     exposure_log: EventLog[Exposure]
     exposures: ExposureLogger
     assigner: AssignerHandle
-    #: per-variant request counts (latency, errors), added to the store by a flusher
+    #: per-variant request counts (latency, errors), added to the store by its flusher
     request_stats: RequestStats
+    stats_flusher: StatsFlusher
     resources: ExitStack
 
     def close(self) -> None:
@@ -56,5 +57,6 @@ def open_experiments(
             exposures=ExposureLogger(exposure_log),
             assigner=assigner,
             request_stats=request_stats,
+            stats_flusher=flusher,
             resources=stack.pop_all(),
         )

@@ -313,6 +313,7 @@ def create_app(runtime: Runtime) -> FastAPI:
                 lambda: scan(experiments.exposure_log),
                 lambda: scan(runtime.event_log),
                 lambda: _ad_revenue(runtime),
+                experiments.stats_flusher.flush,
             )
         )
 

@@ -41,6 +41,19 @@ def _serve(config: Any) -> None:
         runtime.close()
 
 
+#: the demo's shadow: the home feed without the heuristic's freshness term, on a tenth of the requests
+DEMO_SHADOW = {
+    "pipeline": "home",
+    "sample_rate": 0.1,
+    "params": {"heuristic_scorer.w_freshness": 0.0},
+    "gates": {
+        "rbo": {"min_vs_noise": 0.5},
+        "error_rate_delta": {"max": 0.0},
+        "latency_p99_delta_ms": {"max": 20.0},
+    },
+}
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from feedmix.config import FeedmixConfig
     from feedmix.operator_key import OPERATOR_KEY_ENV, ensure_demo_key
@@ -48,6 +61,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     cfg = FeedmixConfig(host=args.host, port=args.port, posts=args.posts, users=args.users)
     cfg.ads_demo_campaigns = True  # an empty campaign store gets demo campaigns: the feed shows ads
     cfg.shed_target_ms = 50.0  # load shedding as in config/feedmix.toml
+    if not args.no_shadow:  # as in config/feedmix.toml: `feedmix shadow report no_freshness`
+        cfg.shadows = {"no_freshness": dict(DEMO_SHADOW)}
     key = ensure_demo_key(cfg.state_dir)  # the experiments API and CLI work without a manual step
     print(f"feedmix: operator key {key} ({OPERATOR_KEY_ENV}; the CLI reads {cfg.state_dir}/operator_key)")
     _serve(cfg)
@@ -136,6 +151,11 @@ def register(sub: Any) -> None:
         help="'demo' (shipped slice), 'full' (428k posts from $FEEDMIX_DATA_DIR or ../shared/data) or a path",
     )
     p.add_argument("--users", type=int, default=2000, help="simulated users the server knows")
+    p.add_argument(
+        "--no-shadow",
+        action="store_true",
+        help="without the demo's shadow (benchmarks measure serving alone)",
+    )
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("serve", help="serve with a TOML config file")
