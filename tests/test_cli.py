@@ -11,7 +11,7 @@ from feedmix import cli
 
 #: every command a user can type, by group (README, scripts and CI call these)
 EXPECTED = {
-    "feedmix.serving.cli": {"demo", "serve", "feed"},
+    "feedmix.serving.cli": {"demo", "serve", "feed", "replay"},
     "feedmix.simulation.cli": {"simulate"},
     "feedmix.ranking.cli": {
         "train",

@@ -164,7 +164,8 @@ def test_a_failing_assignment_fails_open_to_the_control(
 
 def test_the_console_page_is_served_and_calls_the_api_it_needs(client: TestClient) -> None:
     page = client.get("/console/experiments")
-    assert page.status_code == 200 and "experiments.js" in page.text
+    assert page.status_code == 200 and "experiments.js" in page.text and "operator.js" in page.text
+    assert "Authorization" in client.get("/console/static/operator.js").text
     script = client.get("/console/static/experiments.js")
     assert script.status_code == 200
     for route in ("/v1/experiments", "/analysis", "/analysis.png"):

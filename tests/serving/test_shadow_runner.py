@@ -101,7 +101,7 @@ def test_a_shadow_that_would_spend_and_log_writes_nothing(
     production = writes()
     assert production["MemorySpendCounters.reserve"] > 0  # production's ads reserved budget
     assert production["MemorySessionStore.add_served"] == 30
-    runtime.executor.shutdown(wait_for_side_effects=True)  # production's own side effects are done
+    runtime.executor.drain_side_effects()  # production's own side effects are done
     before = writes()
     for result in held:
         shadow = runtime.shadows._shadows["home"][0]
@@ -215,3 +215,27 @@ def test_a_bad_shadow_table_is_a_config_error() -> None:
         ShadowSpec.from_config("x", {"pipeline": "home", "sampel_rate": 0.1})
     with pytest.raises(ConfigError, match="pipeline"):
         ShadowSpec.from_config("x", {"sample_rate": 0.1})
+
+
+def test_the_shadows_api_and_console_page(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi.testclient import TestClient
+
+    from feedmix.serving.app import create_app
+
+    monkeypatch.setenv("FEEDMIX_OPERATOR_KEY", "k")
+    auth = {"Authorization": "Bearer k"}
+    for i in range(40, 46):
+        runtime.feeds.feed("home", f"u{i:04d}", limit=10)
+    assert runtime.shadows is not None and runtime.shadows.drain()
+    with TestClient(create_app(runtime)) as client:
+        assert client.get("/v1/shadows").status_code == 401
+        (row,) = client.get("/v1/shadows", headers=auth).json()["shadows"]
+        assert row["name"] == "no_trending" and row["records"] >= 6
+        body = client.get("/v1/shadows/no_trending/report", headers=auth).json()
+        assert body["report"]["metrics"]["rbo"]["noise"] is not None
+        assert client.get("/v1/shadows/nope/report", headers=auth).status_code == 404
+        assert client.get("/v1/shadows/no_trending/report?replay=true", headers=auth).status_code == 404
+        page = client.get("/console/shadows")
+        assert page.status_code == 200 and "shadows.js" in page.text
+        script = client.get("/console/static/shadows.js").text
+        assert "/v1/shadows" in script and "/report" in script

@@ -62,7 +62,8 @@ HOME_FEED: dict[str, Any] = {
         {
             "type": "serving_feature_log_side_effect",
             "id": "serving_feature_log",
-            "options": {"columns": ["f.*", "score", "score.*", "p.*"]},
+            # the source too: a shadow's replay of logged requests compares the source mix
+            "options": {"columns": ["f.*", "score", "score.*", "p.*", "source"]},
         },
     ],
     "params": {},

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
@@ -32,6 +33,7 @@ from feedmix.experiments.api import experiments_router
 from feedmix.serving.cursor import Cursor, CursorError
 from feedmix.serving.feed_service import MAX_LIMIT, UnknownCommunity
 from feedmix.serving.runtime import Runtime
+from feedmix.shadow.api import shadows_router
 from feedmix.stores.errors import StoreUnavailable
 
 USER_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -316,6 +318,15 @@ def create_app(runtime: Runtime) -> FastAPI:
                 experiments.stats_flusher.flush,
             )
         )
+
+    app.include_router(
+        shadows_router(lambda: runtime.config.shadows, Path(runtime.config.state_dir) / "shadow")
+    )
+
+    @app.get("/console/shadows", include_in_schema=False)
+    def shadows_console() -> FileResponse:
+        """Shadows: each one's report, rank agreement and shifts drawn beside their noise (operator key)."""
+        return FileResponse(STATIC_DIR / "shadows.html")
 
     @app.exception_handler(StoreUnavailable)
     def store_down(_: Request, exc: StoreUnavailable) -> JSONResponse:

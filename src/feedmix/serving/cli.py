@@ -172,3 +172,29 @@ def register(sub: Any) -> None:
     p.add_argument("--posts", default="demo")
     p.add_argument("--users", type=int, default=2000)
     p.set_defaults(func=cmd_feed)
+
+    p = sub.add_parser("replay", help="rerun the served-feature log's requests under a shadow's configs")
+    p.add_argument("shadow", help="a shadow of the config ([shadows.<name>])")
+    p.add_argument("--config", help="the server's TOML config (its state dir holds the log)")
+    p.add_argument("--limit", type=int, help="at most this many logged requests")
+    p.set_defaults(func=cmd_replay)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from feedmix.config import FeedmixConfig
+    from feedmix.serving.runtime import Runtime
+    from feedmix.serving.shadow_replay import replay
+
+    cfg = FeedmixConfig.from_toml(args.config) if args.config else FeedmixConfig()
+    cfg.index_watch_interval_s = cfg.ranking_watch_interval_s = 0.0  # a batch job: no watchers
+    runtime = Runtime.build(cfg)
+    try:
+        path, n = replay(runtime, args.shadow, args.limit)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        runtime.close()
+    print(f"replayed {n} logged requests into {path}")
+    print(f"compare: feedmix shadow report {args.shadow} --records {path}")
+    return 0 if n else 1

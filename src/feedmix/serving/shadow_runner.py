@@ -175,6 +175,14 @@ class ShadowRunner:
     def names(self) -> list[str]:
         return [s.spec.name for group in self._shadows.values() for s in group]
 
+    def shadow(self, name: str) -> _Shadow:
+        """The shadow called ``name`` (its spec and pipelines), for a replay of logged requests."""
+        for group in self._shadows.values():
+            for s in group:
+                if s.spec.name == name:
+                    return s
+        raise KeyError(name)
+
     def submit(self, pipeline: str, result: PipelineResult) -> None:
         """Queue a served result for the pipeline's shadows that sample it; never blocks."""
         for shadow in self._shadows.get(pipeline, ()):

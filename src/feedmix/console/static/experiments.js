@@ -1,25 +1,9 @@
 // Experiments: GET /v1/experiments with the operator key; a row opens its analysis and plot.
 (function () {
   "use strict";
-  var $ = function (id) { return document.getElementById(id); };
-  function cell(text, num) {
-    var td = document.createElement("td");
-    if (num) td.className = "num";
-    td.textContent = text;
-    return td;
-  }
-  function fmt(x, digits) { return x == null || isNaN(x) ? "–" : Number(x).toFixed(digits == null ? 4 : digits); }
+  var ops = window.feedmixOps, $ = ops.$, cell = ops.cell, fmt = ops.fmt, showError = ops.showError;
+  var getJson = ops.getJson, headers = ops.headers;
   function pct(x) { return x == null ? "–" : (100 * x).toFixed(0) + "%"; }
-  function showError(msg) { $("error-text").textContent = msg; $("error-banner").hidden = !msg; }
-  function headers() { return { Authorization: "Bearer " + $("key-input").value.trim() }; }
-  function getJson(url) {
-    return fetch(url, { headers: headers() }).then(function (r) {
-      return r.json().then(function (b) {
-        if (!r.ok) throw new Error(JSON.stringify(b.detail || b));
-        return b;
-      });
-    });
-  }
 
   function renderList(rows) {
     var tbody = $("exp-table").tBodies[0];
