@@ -348,9 +348,10 @@ def markdown_table(result: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``feedmix eval ope``: the table, and the JSON behind it."""
+    """``feedmix eval ope``: the Open Bandit table, the simulated service's table, the JSON behind them."""
     import argparse
     import json
+    import tempfile
 
     p = argparse.ArgumentParser(prog="feedmix eval ope", description=(__doc__ or "").split("\n")[0])
     p.add_argument("--data", default=None, help="shared data root or the open-bandit folder")
@@ -361,6 +362,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument(
         "--pi-e", choices=PI_E_ESTIMATES, default=PI_E_ESTIMATES[0], help="how BTS's pi_e is read off its log"
     )
+    p.add_argument(
+        "--sessions", type=int, default=600, help="simulated sessions logged, and run online as truth"
+    )
+    p.add_argument(
+        "--candidate", default=None, help="the candidate config's home params, JSON (simulated table)"
+    )
+    p.add_argument("--skip-open-bandit", action="store_true")
+    p.add_argument("--skip-simulated", action="store_true")
     p.add_argument("--json", default=None, metavar="PATH", help="also write the JSON here")
     p.add_argument("--no-progress", action="store_true")
     a = p.parse_args(argv)
@@ -368,18 +377,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = sorted(set(campaigns) - set(CAMPAIGNS))
     if unknown:
         p.error(f"unknown campaign(s) {', '.join(unknown)} (use {', '.join(CAMPAIGNS)})")
-    result = run_open_bandit_ope(
-        a.data,
-        campaigns=campaigns,
-        n_boot=a.n_boot,
-        seed=a.seed,
-        max_weight=a.max_weight,
-        pi_e_estimate=a.pi_e,
-        progress=not a.no_progress,
-    )
+    result: dict[str, Any] = {}
+    if not a.skip_open_bandit:
+        result = run_open_bandit_ope(
+            a.data,
+            campaigns=campaigns,
+            n_boot=a.n_boot,
+            seed=a.seed,
+            max_weight=a.max_weight,
+            pi_e_estimate=a.pi_e,
+            progress=not a.no_progress,
+        )
+        print(markdown_table(result))
+    if not a.skip_simulated:
+        from feedmix.eval.ope.simulated import markdown_table as simulated_table
+        from feedmix.eval.ope.simulated import run_simulated_ope
+
+        with tempfile.TemporaryDirectory(prefix="feedmix-ope-") as tmp:
+            result["simulated"] = run_simulated_ope(
+                Path(tmp),
+                sessions=a.sessions,
+                candidate=json.loads(a.candidate) if a.candidate else None,
+                n_boot=a.n_boot,
+                seed=a.seed,
+                progress=not a.no_progress,
+            )
+        print("\n" + simulated_table(result["simulated"]))
     if a.json:
         Path(a.json).write_text(json.dumps(result, indent=2) + "\n")
-    print(markdown_table(result))
     return 0
 
 
