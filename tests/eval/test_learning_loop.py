@@ -93,6 +93,31 @@ def _runtime(cfg: FeedmixConfig, corpus: RedditCorpus, tmp: Path, **extra: Any) 
     )
 
 
+def test_a_shadow_ranks_its_candidate_with_a_pinned_model_version(
+    trained: dict[str, Any], corpus: RedditCorpus, tmp_path: Path
+) -> None:
+    from feedmix.shadow.record import read_records
+
+    cfg, version = trained["cfg"], trained["summary"]["version"]
+    shadow = {"pipeline": "home", "sample_rate": 1.0, "model_version": version}
+    rt = _runtime(cfg, corpus, tmp_path, shadows={"model": shadow})
+    try:
+        assert rt.shadows is not None
+        for i in range(1, 6):
+            rt.feeds.feed("home", f"u{i:04d}", limit=10)
+        assert rt.shadows.drain()
+        records = read_records(tmp_path / "shadow" / "model" / "records.jsonl")
+        assert len(records) == 5
+        for r in records:
+            assert set(r.arms["candidate"].predictions) == set(HEADS)  # the pinned version's heads
+            if rt.ranker is not None and rt.ranker.version is None:  # nothing promoted: production ranks
+                assert not r.arms["noise"].predictions  # by the heuristic, and so does its noise twin
+    finally:
+        rt.close()
+    with pytest.raises(RegistryError):
+        _runtime(cfg, corpus, tmp_path / "bad", shadows={"model": {**shadow, "model_version": "no-such"}})
+
+
 def test_a_promoted_model_serves_with_heads_in_the_response_and_the_log(
     trained: dict[str, Any], corpus: RedditCorpus, tmp_path: Path
 ) -> None:

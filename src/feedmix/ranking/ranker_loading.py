@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from feedmix.ranking.model_handle import ModelHandle
-from feedmix.ranking.model_registry import ModelMeta, ModelRegistry
+from feedmix.ranking.model_registry import ModelMeta, ModelRegistry, ModelVersion
 from feedmix.ranking.multitask_ranker import IncompatibleModel, MultiTaskRanker
 from feedmix.ranking.ranker_features import CONTEXT_FEATURES, online_feature_names
 from feedmix.ranking.ranker_training import MODEL_NAME
@@ -57,3 +57,23 @@ def ranker_handle(registry_dir: str | Path, runtime: str = "compiled") -> ModelH
     """The serving handle of the promoted ranker (load it with ``reload()``)."""
     loader = ranker_loader(runtime, Path(registry_dir) / ".compiled" / MODEL_NAME)
     return ModelHandle(ModelRegistry(registry_dir), MODEL_NAME, loader, validate_ranker)
+
+
+class PinnedRanker:
+    """One registered version, loaded once and never swapped: what a shadow serves when it tests a
+    model version against the promoted one. Checked like a promotion (files verified, features this
+    server computes, probabilities on a probe); a version that fails is an error at startup."""
+
+    def __init__(self, registry_dir: str | Path, version: str, runtime: str = "compiled") -> None:
+        registry = ModelRegistry(registry_dir)
+        mv = registry.get(MODEL_NAME, version)
+        problems = registry.verify(mv)
+        if problems:
+            raise IncompatibleModel(f"version {version}: files fail verification: {'; '.join(problems)}")
+        loader = ranker_loader(runtime, Path(registry_dir) / ".compiled" / MODEL_NAME)
+        model = loader(mv.path, mv.meta)
+        validate_ranker(model, mv.meta)
+        self._current = (model, mv)
+
+    def current(self) -> tuple[MultiTaskRanker, ModelVersion]:
+        return self._current

@@ -42,7 +42,7 @@ from feedmix.products import PIPELINES
 from feedmix.products.components import FeedDeps, product_registry
 from feedmix.ranking.model_handle import ModelHandle
 from feedmix.ranking.multitask_ranker import MultiTaskRanker
-from feedmix.ranking.ranker_loading import ranker_handle
+from feedmix.ranking.ranker_loading import PinnedRanker, ranker_handle
 from feedmix.retrieval.served_indexes import RetrievalIndexes
 from feedmix.serving.feed_service import FeedService
 from feedmix.serving.shadow_runner import ShadowRunner, ShadowSpec
@@ -265,7 +265,8 @@ def build_pipelines(cfg: FeedmixConfig, deps: FeedDeps) -> dict[str, Pipeline]:
 
 def build_shadows(cfg: FeedmixConfig, deps: FeedDeps, corpus: RedditCorpus) -> ShadowRunner | None:
     """The config's shadows over dependencies that write nothing: the ad server's dry-run view, no
-    exposure or served-feature sinks (their pipelines have no side effects anyway)."""
+    exposure or served-feature sinks (their pipelines have no side effects anyway); a shadow with a
+    ``model_version`` ranks its candidate with that registered version, loaded and checked now."""
     specs = [ShadowSpec.from_config(name, table) for name, table in cfg.shadows.items()]
     if not specs:
         return None
@@ -277,9 +278,17 @@ def build_shadows(cfg: FeedmixConfig, deps: FeedDeps, corpus: RedditCorpus) -> S
         served_feature_log=None,
     )
     registry = product_registry()
+
+    def build(name: str, raw: dict[str, Any], spec: ShadowSpec | None) -> Pipeline:
+        deps = quiet
+        if spec is not None and spec.model_version is not None:  # the candidate tests another ranker
+            pinned = PinnedRanker(cfg.ranking_registry_dir, spec.model_version, cfg.ranking_runtime)
+            deps = dataclasses.replace(quiet, ranker_models=pinned)
+        return Pipeline.build(PipelineConfig.from_dict(name, raw), registry, deps)
+
     return ShadowRunner(
         specs,
-        lambda name, raw: Pipeline.build(PipelineConfig.from_dict(name, raw), registry, quiet),
+        build,
         {name: product_config(cfg, name) for name in PIPELINES},
         Path(cfg.state_dir) / "shadow",
         corpus,

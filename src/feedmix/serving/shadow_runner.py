@@ -62,7 +62,18 @@ SHADOW_REQUESTS = Counter(
 )
 #: feature columns a record keeps per item when the shadow does not name its own
 DEFAULT_FEATURES = 8
-_KEYS = {"pipeline", "sample_rate", "params", "sources", "noise", "queue_size", "features", "gates", "seed"}
+_KEYS = {
+    "pipeline",
+    "sample_rate",
+    "params",
+    "sources",
+    "model_version",
+    "noise",
+    "queue_size",
+    "features",
+    "gates",
+    "seed",
+}
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,8 @@ class ShadowSpec:
     params: Mapping[str, Any] = field(default_factory=dict)
     #: a different source list (component slots as in products/), or None for production's
     sources: Sequence[Any] | None = None
+    #: a registered ranker version for the candidate instead of the promoted one (None: the promoted)
+    model_version: str | None = None
     noise: bool = True
     queue_size: int = 64
     #: feature columns (``f.*``) to record per item; empty: the first ``DEFAULT_FEATURES`` by name
@@ -100,6 +113,7 @@ class ShadowSpec:
             sample_rate=rate,
             params=dict(raw.get("params", {})),
             sources=list(raw["sources"]) if "sources" in raw else None,
+            model_version=str(raw["model_version"]) if raw.get("model_version") else None,
             noise=bool(raw.get("noise", True)),
             queue_size=size,
             features=tuple(raw.get("features", ())),
@@ -136,15 +150,16 @@ class ShadowRunner:
     def __init__(
         self,
         specs: Sequence[ShadowSpec],
-        build: Callable[[str, dict[str, Any]], Pipeline],
+        build: Callable[[str, dict[str, Any], ShadowSpec | None], Pipeline],
         product_configs: Mapping[str, Mapping[str, Any]],
         record_dir: str | Path,
         corpus: RedditCorpus,
         workers: int = 2,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        """``build(name, config)`` makes a pipeline over the process's dependencies with the ads blender's
-        dry-run view (the runtime passes it); ``product_configs`` are the products' configs by name."""
+        """``build(name, config, spec)`` makes a pipeline over the process's dependencies with the ads
+        blender's dry-run view (the runtime passes it): the candidate's with its ``spec`` (a pinned model
+        version), the noise arm's with None; ``product_configs`` are the products' configs by name."""
         self.corpus, self.clock = corpus, clock
         self._shadows: dict[str, list[_Shadow]] = {}
         self._queue: queue.Queue[tuple[_Shadow, PipelineResult] | None] = queue.Queue(
@@ -155,10 +170,9 @@ class ShadowRunner:
                 raise ConfigError(f"shadows.{spec.name}.pipeline: unknown pipeline {spec.pipeline!r}")
             raw = dict(product_configs[spec.pipeline])
             name = f"{spec.pipeline}.shadow.{spec.name}"
-            candidate = build(name, shadow_config(raw, spec))
-            noise = build(
-                f"{name}.noise", shadow_config(raw, dataclasses.replace(spec, params={}, sources=None))
-            )
+            candidate = build(name, shadow_config(raw, spec), spec)
+            production = dataclasses.replace(spec, params={}, sources=None, model_version=None)
+            noise = build(f"{name}.noise", shadow_config(raw, production), None)
             writer = RecordWriter(Path(record_dir) / spec.name / "records.jsonl")
             shadow = _Shadow(
                 spec, candidate, noise if spec.noise else None, SeededHash(f"shadow-{spec.seed}"), writer
