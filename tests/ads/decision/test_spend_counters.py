@@ -128,3 +128,61 @@ def test_redis_keys_carry_a_campaign_hash_tag() -> None:
     assert isinstance(open_spend_counters("memory://"), MemorySpendCounters)
     with pytest.raises(ValueError, match="unsupported"):
         open_spend_counters("postgres://x")
+
+
+def test_a_split_holds_its_share_and_the_campaign_its_total(
+    make_counters: Callable[[], SpendCounters],
+) -> None:
+    c = make_counters()
+    # arm a may take 600 of the campaign's 1,000, arm b 400
+    a = [Hold("c7", DAY, 250, day_cap=1000, bill_now=True, split="a", split_day_cap=600) for _ in range(3)]
+    assert c.reserve(a) == [True, True, False]
+    b = [Hold("c7", DAY, 150, day_cap=1000, bill_now=True, split="b", split_day_cap=400) for _ in range(3)]
+    assert c.reserve(b) == [True, True, False]
+    assert (c.split_spent("c7", DAY, "a"), c.split_spent("c7", DAY, "b")) == (500, 300)
+    assert c.billed("c7", DAY) == (800, 800)  # the campaign counts every split
+    # the campaign's total still binds: spend without a split took 150 first
+    assert c.reserve([Hold("c7", DAY, 150, day_cap=1000, bill_now=True)]) == [True]
+    assert c.reserve([Hold("c7", DAY, 100, day_cap=1000, split="a", split_day_cap=600)]) == [False]
+    # a click bills under the split's hard cap and the campaign's
+    got = c.charge("c7", DAY, 200, day_hard_cap=1050, split="b", split_hard_cap=420)
+    assert (got.billed, got.unbilled) == (100, 100)  # the campaign had 100 left under 1,050
+    assert c.split_spent("c7", DAY, "b") == 400
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(amounts=st.lists(st.integers(1, 200), min_size=30, max_size=100), cap=st.integers(300, 3000))
+def test_concurrent_splits_never_exceed_their_shares_or_the_budget(
+    make_counters: Callable[[], SpendCounters], amounts: list[int], cap: int
+) -> None:
+    c = make_counters()
+    campaign = f"s{np.random.default_rng().integers(1 << 40)}"
+    shares = {"a": cap // 2, "b": cap // 3, "rest": cap - cap // 2 - cap // 3}
+
+    def work(split: str) -> None:
+        for i, amount in enumerate(amounts):
+            if i % 2:
+                c.reserve(
+                    [
+                        Hold(
+                            campaign,
+                            DAY,
+                            amount,
+                            day_cap=cap,
+                            bill_now=True,
+                            split=split,
+                            split_day_cap=shares[split],
+                        )
+                    ]
+                )
+            else:
+                c.charge(campaign, DAY, amount, day_hard_cap=cap, split=split, split_hard_cap=shares[split])
+
+    ts = [threading.Thread(target=work, args=(s,)) for s in shares]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    for split, share in shares.items():
+        assert c.split_spent(campaign, DAY, split) <= share
+    assert c.billed(campaign, DAY)[0] <= cap

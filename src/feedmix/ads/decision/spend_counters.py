@@ -16,11 +16,17 @@ expected cost paces serving; clicks then bill against a *hard* cap of ``cap * (1
 platform's over-delivery, which it absorbs). So billed spend never exceeds the budget by more than
 the tolerance, whatever the click timing and however many processes serve, by construction.
 
+A campaign's daily budget can also be split (a budget-split experiment: each arm its own marketplace,
+with its share of every budget): a hold or a charge that names a ``split`` must also fit that split's
+own day counter under its own cap, checked and added in the same atomic step as the campaign's, so
+the arms cannot take each other's budget and the campaign's total cap still bounds them all.
+
 Backends (same contract, tested alike): :class:`MemorySpendCounters` (one lock, one process) and
 :class:`RedisSpendCounters` (Lua scripts, each atomic on one campaign's keys; a request's several
 winners go in one pipelined round trip). Redis keys carry the campaign as a Cluster hash tag,
-``<prefix>:spend:{c:<campaign_id>}:<day>`` and ``...:life``, so one script's keys share a slot; day
-keys expire 3 days after they are last written (lifetime keys do not expire).
+``<prefix>:spend:{c:<campaign_id>}:<day>`` and ``...:life`` (and a split's ``...:<day>:s:<split>``), so
+one script's keys share a slot; day keys expire 3 days after they are last written (lifetime keys do
+not expire).
 Backend errors surface as :class:`~feedmix.stores.errors.StoreUnavailable`; the ad server then
 serves no ads (it cannot prove the budget holds, so it must not spend).
 """
@@ -30,7 +36,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -63,6 +69,9 @@ class Hold:
     day_cap: int
     life_cap: int = NO_CAP
     bill_now: bool = False
+    #: a share of the campaign's day budget (a budget-split arm) that must also hold ``amount``
+    split: str = ""
+    split_day_cap: int = NO_CAP
 
 
 @dataclass(frozen=True)
@@ -79,9 +88,20 @@ class SpendCounters(Protocol):
         ...
 
     def charge(
-        self, campaign_id: str, day: int, amount: int, day_hard_cap: int, life_hard_cap: int = NO_CAP
+        self,
+        campaign_id: str,
+        day: int,
+        amount: int,
+        day_hard_cap: int,
+        life_hard_cap: int = NO_CAP,
+        split: str = "",
+        split_hard_cap: int = NO_CAP,
     ) -> Charge:
-        """Bill ``min(amount, room under the hard caps)`` atomically."""
+        """Bill ``min(amount, room under the hard caps)`` atomically (the split's too, if named)."""
+        ...
+
+    def split_spent(self, campaign_id: str, day: int, split: str) -> int:
+        """``max(reserved, billed)`` of one split of the campaign's day."""
         ...
 
     def spent_many(
@@ -102,18 +122,21 @@ class MemorySpendCounters:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        # (campaign_id, day or None for lifetime) -> [reserved, billed]
-        self._c: dict[tuple[str, int | None], list[int]] = {}
+        # (campaign_id, day or None for lifetime[, split]) -> [reserved, billed]
+        self._c: dict[tuple[str, int | None] | tuple[str, int, str], list[int]] = {}
 
     @classmethod
     def from_url(cls, url: str) -> MemorySpendCounters:
         url_options(url, ())
         return cls()
 
-    def _get(self, campaign_id: str, day: int | None) -> list[int]:
-        v = self._c.get((campaign_id, day))
+    def _get(self, campaign_id: str, day: int | None, split: str = "") -> list[int]:
+        key: tuple[str, int | None] | tuple[str, int, str] = (
+            (campaign_id, day) if not split or day is None else (campaign_id, day, split)
+        )
+        v = self._c.get(key)
         if v is None:
-            v = self._c[(campaign_id, day)] = [0, 0]
+            v = self._c[key] = [0, 0]
         return v
 
     def reserve(self, holds: Sequence[Hold]) -> list[bool]:
@@ -122,29 +145,50 @@ class MemorySpendCounters:
             for h in holds:
                 d = self._get(h.campaign_id, h.day)
                 life = self._get(h.campaign_id, None)
+                counters = [d, life]
                 ok = max(d) + h.amount <= h.day_cap and (h.life_cap < 0 or max(life) + h.amount <= h.life_cap)
+                if ok and h.split:
+                    s = self._get(h.campaign_id, h.day, h.split)
+                    ok = h.split_day_cap < 0 or max(s) + h.amount <= h.split_day_cap
+                    counters.append(s)
                 if ok:
-                    d[0] += h.amount
-                    life[0] += h.amount
-                    if h.bill_now:
-                        d[1] += h.amount
-                        life[1] += h.amount
+                    for c in counters:
+                        c[0] += h.amount
+                        if h.bill_now:
+                            c[1] += h.amount
                 out.append(ok)
         return out
 
     def charge(
-        self, campaign_id: str, day: int, amount: int, day_hard_cap: int, life_hard_cap: int = NO_CAP
+        self,
+        campaign_id: str,
+        day: int,
+        amount: int,
+        day_hard_cap: int,
+        life_hard_cap: int = NO_CAP,
+        split: str = "",
+        split_hard_cap: int = NO_CAP,
     ) -> Charge:
         with self._lock:
             d = self._get(campaign_id, day)
             life = self._get(campaign_id, None)
+            counters = [d, life]
             room = max(0, day_hard_cap - d[1])
             if life_hard_cap >= 0:
                 room = min(room, max(0, life_hard_cap - life[1]))
+            if split:
+                s = self._get(campaign_id, day, split)
+                counters.append(s)
+                if split_hard_cap >= 0:
+                    room = min(room, max(0, split_hard_cap - s[1]))
             billed = min(amount, room)
-            d[1] += billed
-            life[1] += billed
+            for c in counters:
+                c[1] += billed
         return Charge(billed, amount - billed)
+
+    def split_spent(self, campaign_id: str, day: int, split: str) -> int:
+        with self._lock:
+            return max(self._get(campaign_id, day, split))
 
     def spent_many(
         self, campaign_ids: Sequence[str], day: int
@@ -175,13 +219,22 @@ if life_cap >= 0 then
   local bl = tonumber(redis.call('HGET', KEYS[2], 'b') or '0')
   if math.max(rl, bl) + amount > life_cap then return 0 end
 end
-redis.call('HINCRBY', KEYS[1], 'r', amount)
-redis.call('HINCRBY', KEYS[2], 'r', amount)
-if ARGV[2] == '1' then
-  redis.call('HINCRBY', KEYS[1], 'b', amount)
-  redis.call('HINCRBY', KEYS[2], 'b', amount)
+local n = 2
+if #KEYS == 3 then
+  local split_cap = tonumber(ARGV[6])
+  if split_cap >= 0 then
+    local rs = tonumber(redis.call('HGET', KEYS[3], 'r') or '0')
+    local bs = tonumber(redis.call('HGET', KEYS[3], 'b') or '0')
+    if math.max(rs, bs) + amount > split_cap then return 0 end
+  end
+  n = 3
+end
+for i = 1, n do
+  redis.call('HINCRBY', KEYS[i], 'r', amount)
+  if ARGV[2] == '1' then redis.call('HINCRBY', KEYS[i], 'b', amount) end
 end
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
+if n == 3 then redis.call('EXPIRE', KEYS[3], tonumber(ARGV[5])) end
 return 1
 """
 
@@ -194,12 +247,16 @@ if life_cap >= 0 then
   local bl = tonumber(redis.call('HGET', KEYS[2], 'b') or '0')
   room = math.min(room, math.max(0, life_cap - bl))
 end
+if #KEYS == 3 and tonumber(ARGV[5]) >= 0 then
+  local bs = tonumber(redis.call('HGET', KEYS[3], 'b') or '0')
+  room = math.min(room, math.max(0, tonumber(ARGV[5]) - bs))
+end
 local billed = math.min(amount, room)
 if billed > 0 then
-  redis.call('HINCRBY', KEYS[1], 'b', billed)
-  redis.call('HINCRBY', KEYS[2], 'b', billed)
+  for i = 1, #KEYS do redis.call('HINCRBY', KEYS[i], 'b', billed) end
 end
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
+if #KEYS == 3 then redis.call('EXPIRE', KEYS[3], tonumber(ARGV[4])) end
 return billed
 """
 
@@ -225,9 +282,10 @@ class RedisSpendCounters:
             prefix=opts.get("prefix", "feedmix"),
         )
 
-    def keys(self, campaign_id: str, day: int) -> tuple[str, str]:
+    def keys(self, campaign_id: str, day: int, split: str = "") -> tuple[str, ...]:
         base = f"{self.prefix}:spend:{{c:{campaign_id}}}"
-        return f"{base}:{day}", f"{base}:life"
+        out: tuple[str, ...] = (f"{base}:{day}", f"{base}:life")
+        return (*out, f"{base}:{day}:s:{split}") if split else out
 
     def reserve(self, holds: Sequence[Hold]) -> list[bool]:
         if not holds:
@@ -236,23 +294,44 @@ class RedisSpendCounters:
             pipe = self._client.pipeline(transaction=False)
             for h in holds:
                 self._reserve(
-                    keys=self.keys(h.campaign_id, h.day),
-                    args=[h.amount, 1 if h.bill_now else 0, h.day_cap, h.life_cap, DAY_KEY_TTL_S],
+                    keys=self.keys(h.campaign_id, h.day, h.split),
+                    args=[
+                        h.amount,
+                        1 if h.bill_now else 0,
+                        h.day_cap,
+                        h.life_cap,
+                        DAY_KEY_TTL_S,
+                        h.split_day_cap,
+                    ],
                     client=pipe,
                 )
             return [int(r) == 1 for r in pipe.execute()]
 
     def charge(
-        self, campaign_id: str, day: int, amount: int, day_hard_cap: int, life_hard_cap: int = NO_CAP
+        self,
+        campaign_id: str,
+        day: int,
+        amount: int,
+        day_hard_cap: int,
+        life_hard_cap: int = NO_CAP,
+        split: str = "",
+        split_hard_cap: int = NO_CAP,
     ) -> Charge:
         with store_errors("spend counters charge"):
             billed = int(
                 self._charge(
-                    keys=self.keys(campaign_id, day),
-                    args=[amount, day_hard_cap, life_hard_cap, DAY_KEY_TTL_S],
+                    keys=self.keys(campaign_id, day, split),
+                    args=[amount, day_hard_cap, life_hard_cap, DAY_KEY_TTL_S, split_hard_cap],
                 )
             )
         return Charge(billed, amount - billed)
+
+    def split_spent(self, campaign_id: str, day: int, split: str) -> int:
+        with store_errors("spend counters read"):
+            values = cast(
+                "list[bytes | None]", self._client.hmget(self.keys(campaign_id, day, split)[2], ["r", "b"])
+            )
+        return _spent(values)
 
     def spent_many(
         self, campaign_ids: Sequence[str], day: int
@@ -260,7 +339,7 @@ class RedisSpendCounters:
         with store_errors("spend counters read"):
             pipe = self._client.pipeline(transaction=False)
             for c in campaign_ids:
-                day_key, life_key = self.keys(c, day)
+                day_key, life_key = self.keys(c, day)[:2]
                 pipe.hmget(day_key, ["r", "b"])
                 pipe.hmget(life_key, ["r", "b"])
             replies = pipe.execute()
@@ -269,7 +348,7 @@ class RedisSpendCounters:
         return day_spent, life_spent
 
     def billed(self, campaign_id: str, day: int) -> tuple[int, int]:
-        day_key, life_key = self.keys(campaign_id, day)
+        day_key, life_key = self.keys(campaign_id, day)[:2]
         with store_errors("spend counters read"):
             pipe = self._client.pipeline(transaction=False)
             pipe.hget(day_key, "b")
