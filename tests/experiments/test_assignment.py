@@ -6,6 +6,7 @@ import itertools
 from collections import Counter
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -137,3 +138,22 @@ def test_any_packing_of_a_layer_assigns_each_unit_at_most_once(allocations: list
     for u in USERS[:500]:
         got = assigner.assign("home", Visitor(f"{u}-{salt}", "r", True))
         assert len(got) <= 1
+
+
+def test_a_budget_split_plan_gives_each_arm_its_traffic_share_of_the_budget() -> None:
+    split = _running(
+        "bs", 0.0, 0.5, coverage=0.8, weights=(0.75, 0.25), overrides={"ad_slots.reserve_scale": 2.0}
+    )
+    assigner = Assigner([split.replace(kind="budget_split")], {"global": 0.1})  # type: ignore[attr-defined]
+    plan = assigner.budget_splits["home"]
+    reach = 0.5 * 0.8 * 0.9
+    assert plan.shares == pytest.approx({"control": 0.75 * reach, "treatment": 0.25 * reach})
+    assert plan.rest_share == pytest.approx(1 - reach)
+    # the shares match the traffic each key gets, measured over many users
+    counts: Counter[str] = Counter()
+    for u in USERS:
+        key, _ = plan.for_assignments(assigner.assign("home", Visitor(u, "r", True)))
+        counts[key] += 1
+    assert counts["bs:v1:control"] / len(USERS) == pytest.approx(plan.shares["control"], abs=0.01)
+    assert counts["bs:v1:rest"] / len(USERS) == pytest.approx(plan.rest_share, abs=0.01)
+    assert "community" not in assigner.budget_splits

@@ -105,3 +105,32 @@ def test_a_layer_holdout_cannot_swallow_a_running_slice() -> None:
     rules.check_holdout("global", 0.2, [a])
     with pytest.raises(ExperimentError, match="stop it or re-allocate"):
         rules.check_holdout("ranking", 0.1, [a])
+
+
+def test_a_budget_split_randomises_users_untargeted_and_changes_ads_params_only() -> None:
+    from feedmix.experiments.model import Targeting
+
+    registry = ParamRegistry(
+        [*REGISTRY.specs(), ParamSpec("ad_slots.reserve_scale", float, 1.0, "r", min=0.1, max=10)]
+    )
+
+    def params_of(surface: str) -> ParamRegistry | None:
+        return registry if surface == "home" else None
+
+    ok = make_experiment("bs", {"ad_slots.reserve_scale": 2.0}).replace(kind="budget_split")
+    rules.check_new(ok, params_of)
+    for bad, field in (
+        (ok.replace(unit="request"), "unit"),
+        (ok.replace(targeting=Targeting(user="new")), "targeting"),
+        (
+            make_experiment("bs", {"ranker.w_hide": 2.0}).replace(kind="budget_split"),
+            "variants[1].overrides.ranker.w_hide",
+        ),
+    ):
+        with pytest.raises(ExperimentError) as err:
+            rules.check_new(bad, params_of)
+        assert err.value.field == field
+    running = rules.start(ok, [], {}, now=1.0)
+    other = make_experiment("bs2", {"ad_slots.min_gap": 3}, layer="ads").replace(kind="budget_split")
+    with pytest.raises(ExperimentError, match="one at a time"):
+        rules.start(other, [running], {}, now=2.0)

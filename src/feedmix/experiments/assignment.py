@@ -52,6 +52,27 @@ class Assignment:
 
 
 @dataclass(frozen=True)
+class BudgetSplitPlan:
+    """The running budget-split experiment of a surface: each arm's share of every campaign's budget (its
+    share of the traffic), and the rest's, for the requests outside it."""
+
+    experiment_id: str
+    bucket_version: int
+    shares: Mapping[str, float]
+    rest_share: float
+
+    def key(self, variant: str | None) -> str:
+        return f"{self.experiment_id}:v{self.bucket_version}:{variant if variant is not None else 'rest'}"
+
+    def for_assignments(self, assignments: Sequence[Assignment]) -> tuple[str, float]:
+        """The budget split a request with these assignments spends from, and its share."""
+        for a in assignments:
+            if a.experiment_id == self.experiment_id:
+                return self.key(a.variant), self.shares[a.variant]
+        return self.key(None), self.rest_share
+
+
+@dataclass(frozen=True)
 class Visitor:
     """What targeting may know of the requester: whether the directory knows them, what they joined."""
 
@@ -131,6 +152,15 @@ class Assigner:
                 )
             )
         self.surfaces = frozenset(s for layer in self._layers for s in layer.arms)
+        self.budget_splits: dict[str, BudgetSplitPlan] = {}
+        for e in running:
+            if e.kind != "budget_split":
+                continue
+            reach = e.allocation * e.coverage * (1.0 - self.global_holdout)
+            shares = {v.name: v.weight * reach for v in e.variants}
+            plan = BudgetSplitPlan(e.experiment_id, e.bucket_version, shares, max(0.0, 1.0 - reach))
+            for surface in e.surfaces:
+                self.budget_splits[surface] = plan
 
     def __len__(self) -> int:
         return len(self.experiments)

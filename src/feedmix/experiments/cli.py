@@ -35,6 +35,11 @@ def register(sub: Any) -> None:
     c.add_argument("--surface", action="append", dest="surfaces", help="repeat for several (default home)")
     c.add_argument("--layer", default="default")
     c.add_argument("--unit", default="user", choices=["user", "request"])
+    c.add_argument(
+        "--budget-split",
+        action="store_true",
+        help="an ads marketplace experiment: every campaign's budget split across the arms",
+    )
     c.add_argument("--allocation", type=float, default=1.0, help="share of the layer's units (0-1]")
     c.add_argument("--coverage", type=float, default=1.0, help="share of the allocation in it now [0-1]")
     c.add_argument(
@@ -158,6 +163,7 @@ def _definition(args: argparse.Namespace) -> dict[str, Any]:
         "surfaces": args.surfaces or ["home"],
         "layer": args.layer,
         "unit": args.unit,
+        "kind": "budget_split" if args.budget_split else "standard",
         "allocation": args.allocation,
         "coverage": args.coverage,
         "variants": [parse_variant(v) for v in args.variants or []],

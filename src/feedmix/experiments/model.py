@@ -25,10 +25,14 @@ Status = Literal["draft", "running", "stopped", "launched"]
 Unit = Literal["user", "request", "campaign"]
 #: who may enter: everyone, users the directory does not know yet (cold start), or known users
 UserKind = Literal["all", "new", "returning"]
+#: ``budget_split``: an ads marketplace experiment; every campaign's daily budget is split across the
+#: arms in proportion to their traffic, so the arms do not compete for one budget
+Kind = Literal["standard", "budget_split"]
 
 STATUSES: tuple[str, ...] = get_args(Status)
 UNITS: tuple[str, ...] = get_args(Unit)
 USER_KINDS: tuple[str, ...] = get_args(UserKind)
+KINDS: tuple[str, ...] = get_args(Kind)
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -83,6 +87,7 @@ class Experiment:
     variants: tuple[Variant, ...]
     layer: str = "default"
     unit: Unit = "user"
+    kind: Kind = "standard"
     #: share of the layer's units reserved for it; the layer's running experiments never overlap
     allocation: float = 1.0
     #: share of that reservation in the experiment now (the ramp: 0.02 -> 0.1 -> 1); growing it keeps
@@ -144,6 +149,7 @@ def experiment_from_dict(raw: Mapping[str, Any]) -> Experiment:
         "variants",
         "layer",
         "unit",
+        "kind",
         "allocation",
         "coverage",
         "targeting",
@@ -165,6 +171,7 @@ def experiment_from_dict(raw: Mapping[str, Any]) -> Experiment:
         variants=tuple(_variant(v, f"variants[{i}]") for i, v in enumerate(variants)),
         layer=_str(raw.get("layer", "default"), "layer"),
         unit=_str(raw.get("unit", "user"), "unit"),  # type: ignore[arg-type]
+        kind=_str(raw.get("kind", "standard"), "kind"),  # type: ignore[arg-type]
         allocation=_number(raw.get("allocation", 1.0), "allocation"),
         coverage=_number(raw.get("coverage", 1.0), "coverage"),
         targeting=_targeting(raw.get("targeting", {})),
@@ -190,6 +197,8 @@ def check_definition(exp: Experiment) -> Experiment:
         raise ExperimentError("surfaces", "a surface is named twice")
     if exp.unit not in UNITS:
         raise ExperimentError("unit", f"must be one of {list(UNITS)}, got {exp.unit!r}")
+    if exp.kind not in KINDS:
+        raise ExperimentError("kind", f"must be one of {list(KINDS)}, got {exp.kind!r}")
     if not _NAME.match(exp.layer) or exp.layer == GLOBAL:
         raise ExperimentError("layer", f"use 1-64 of A-Z a-z 0-9 _ . - (not {GLOBAL!r})")
     _share(exp.allocation, "allocation", allow_zero=False)

@@ -13,10 +13,14 @@ from collections.abc import Callable, Mapping, Sequence
 
 from feedmix.core.params import ParamError, ParamRegistry
 from feedmix.experiments.metric_catalog import METRICS
-from feedmix.experiments.model import GLOBAL, Experiment, ExperimentError
+from feedmix.experiments.model import GLOBAL, Experiment, ExperimentError, Targeting
 
 #: slices and shares are compared with this slack, so 0.1 + 0.2 still fits a 0.3 gap
 EPS = 1e-9
+#: what a budget-split experiment may change: the ads blender's params (placement, the auction's reserve)
+BUDGET_SPLIT_PARAMS = ("ad_slots.",)
+#: what a budget-split experiment may change: the ads blender's params (placement, the auction's reserve)
+BUDGET_SPLIT_PARAMS = ("ad_slots.",)
 
 
 def check_new(
@@ -32,8 +36,11 @@ def check_new(
     if exp.unit == "campaign":
         raise ExperimentError(
             "unit",
-            "campaign-unit (budget-split) experiments are not served yet; randomise by user or request",
+            "randomising campaigns is not served; for an auction, pacing or pricing change use kind"
+            " 'budget_split' (users randomised, every budget split across the arms)",
         )
+    if exp.kind == "budget_split":
+        _check_budget_split(exp)
     for i, v in enumerate(exp.variants):
         for name, value in v.overrides.items():
             for surface in exp.surfaces:
@@ -57,10 +64,35 @@ def check_new(
                 raise ExperimentError(f"targeting.communities[{i}]", f"unknown community {c!r}")
 
 
+def _check_budget_split(exp: Experiment) -> None:
+    """A budget split must cover its share of the traffic exactly: its arms' budget shares are their
+    traffic shares, so targeting (which would move traffic without moving budget) is refused, and it
+    changes only the ads knobs (a feed change needs no split budget, and would confound one)."""
+    if exp.unit != "user":
+        raise ExperimentError("unit", "a budget-split experiment randomises users")
+    if exp.targeting != Targeting():
+        raise ExperimentError("targeting", "a budget-split experiment takes every user of its slice")
+    for i, v in enumerate(exp.variants):
+        for name in v.overrides:
+            if not name.startswith(BUDGET_SPLIT_PARAMS):
+                raise ExperimentError(
+                    f"variants[{i}].overrides.{name}",
+                    f"a budget-split experiment changes ads params only ({', '.join(BUDGET_SPLIT_PARAMS)}*)",
+                )
+
+
 def start(
     exp: Experiment, running: Sequence[Experiment], holdouts: Mapping[str, float], now: float
 ) -> Experiment:
     """A draft begins: it takes a free slice of its layer and must not fight a running experiment."""
+    if exp.kind == "budget_split":
+        for e in running:
+            if e.kind == "budget_split" and e.experiment_id != exp.experiment_id:
+                raise ExperimentError(
+                    "kind",
+                    f"budget-split experiment {e.experiment_id!r} is running: one at a time",
+                    status=409,
+                )
     if exp.status != "draft":
         raise ExperimentError("status", f"only a draft can start; this one is {exp.status}", status=409)
     others = [e for e in running if e.experiment_id != exp.experiment_id]

@@ -10,7 +10,12 @@ import numpy as np
 from feedmix.ads.decision.ad_decision import AdServer, AdServerConfig
 from feedmix.ads.decision.frequency_caps import FrequencyStore, MemoryFrequencyStore, open_frequency_store
 from feedmix.ads.decision.pacing import PacingParams
-from feedmix.ads.decision.spend_counters import MemorySpendCounters, SpendCounters, open_spend_counters
+from feedmix.ads.decision.spend_counters import (
+    MemorySpendCounters,
+    SpendCounters,
+    day_of,
+    open_spend_counters,
+)
 from feedmix.ads.decision.targeting_index import AdRequest
 from feedmix.ads.store.model import MICROS, Ad, AdGroup, Campaign, FrequencyCap
 from feedmix.ads.store.synthetic_campaigns import random_request, synthetic_snapshot
@@ -145,3 +150,52 @@ def test_a_background_pacer_refreshes_off_the_request_path() -> None:
     finally:
         server.close()
     assert server._pacing_thread is None
+
+
+def test_a_budget_split_arm_spends_only_its_share_and_the_campaign_stays_capped(
+    make_counters: Callable[[], SpendCounters], make_frequency: Callable[[], FrequencyStore]
+) -> None:
+    from feedmix.ads.decision.ad_decision import BudgetSplit
+
+    # 500 micros an impression, a 10,000 budget: arm a may take 60% (12 impressions), arm b 40% (8)
+    counters = make_counters()
+    server = AdServer(_single(10_000), counters=counters, frequency=make_frequency(), seed=0)
+    arms = {"exp:v1:a": 0.6, "exp:v1:b": 0.4}
+    billed = dict.fromkeys(arms, 0)
+    for i in range(40):
+        for key, share in arms.items():
+            d = server.decide(_req(f"u{key}{i}"), 1, split=BudgetSplit(key, share))
+            for w in d.winners:
+                assert (w.served.split, w.served.split_share) == (key, share)
+                billed[key] += server.record_impression("u", w.served, NOW).billed_micros
+    assert billed == {"exp:v1:a": 6_000, "exp:v1:b": 4_000}
+    day = day_of(NOW)
+    assert counters.split_spent("c1", day, "exp:v1:a") == 6_000 and counters.billed("c1", day)[0] == 10_000
+
+
+def test_the_reserve_scale_moves_the_auctions_floor() -> None:
+    # a $10 CPM bid against the $0.50 reserve: 25 times the reserve is above the bid and sells nothing
+    server = AdServer(
+        _single(10_000), counters=MemorySpendCounters(), frequency=MemoryFrequencyStore(), seed=0
+    )
+    assert not server.decide(_req("x"), 1, reserve_scale=25.0).winners
+    (w,) = server.decide(_req("y"), 1, reserve_scale=4.0).winners
+    assert w.price_micros == 2_000_000  # alone in the auction, it pays the raised reserve
+
+
+def test_a_cpc_click_bills_within_its_arms_share(
+    make_counters: Callable[[], SpendCounters], make_frequency: Callable[[], FrequencyStore]
+) -> None:
+    from feedmix.ads.decision.ad_decision import BudgetSplit
+
+    counters = make_counters()
+    server = AdServer(_single(1_000_000, "cpc"), counters=counters, frequency=make_frequency(), seed=0)
+    d = server.decide(_req("u1"), 1, split=BudgetSplit("exp:v1:a", 0.5))
+    (w,) = d.winners
+    total = 0
+    for _ in range(200):  # clicks far beyond the arm's half of the budget
+        total += server.record_click(w.served, NOW).billed_micros
+    # the arm's hard cap is half the campaign's budget plus the tolerance
+    day_hard, _ = server.pacer.hard_caps(server.index.campaign_row_of["c1"])
+    assert total == int(day_hard * 0.5)
+    assert counters.split_spent("c1", w.served.day, "exp:v1:a") == total

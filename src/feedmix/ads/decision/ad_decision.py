@@ -38,7 +38,7 @@ import redis
 from feedmix.ads.decision.auction import quality_factor, run_auction
 from feedmix.ads.decision.frequency_caps import FrequencyStore, capped_rows
 from feedmix.ads.decision.pacing import Pacer, PacingParams
-from feedmix.ads.decision.spend_counters import Hold, SpendCounters, day_of
+from feedmix.ads.decision.spend_counters import NO_CAP, Hold, SpendCounters, day_of
 from feedmix.ads.decision.targeting_index import BID_CPM, AdRequest, Snapshot, TargetingIndex
 from feedmix.ads.pctr.pctr_model import DEFAULT_PRIOR_CTR, PctrModel, PctrScorer, PriorPctr
 from feedmix.ads.store.model import Ad, AdGroup, Campaign
@@ -64,6 +64,19 @@ class ServedAd:
     reserved_micros: int
     day: int
     slot: int
+    #: the budget split the decision reserved against ("": the whole campaign) and its share of the
+    #: campaign's budget: a click bills against the same split
+    split: str = ""
+    split_share: float = 1.0
+
+
+@dataclass(frozen=True)
+class BudgetSplit:
+    """A budget-split experiment's arm for this request: ``key`` names the split of every campaign's day
+    budget the request spends from, ``share`` its share of that budget."""
+
+    key: str
+    share: float
 
 
 @dataclass(frozen=True)
@@ -114,6 +127,12 @@ class AdServerConfig:
     prior_ctr: float = DEFAULT_PRIOR_CTR
     quality_gamma: float = 0.5
     pacing: PacingParams = field(default_factory=PacingParams)
+
+
+def _scaled(reserve: Sequence[float] | float, scale: float) -> Sequence[float] | float:
+    if scale == 1.0:
+        return reserve
+    return reserve * scale if isinstance(reserve, float | int) else [r * scale for r in reserve]
 
 
 class AdServer:
@@ -203,15 +222,25 @@ class AdServer:
 
     # -- the decision --------------------------------------------------------------------------
 
-    def decide(self, req: AdRequest, n_slots: int = 1, *, reserve: bool = True) -> AdDecision:
+    def decide(
+        self,
+        req: AdRequest,
+        n_slots: int = 1,
+        *,
+        reserve: bool = True,
+        split: BudgetSplit | None = None,
+        reserve_scale: float = 1.0,
+    ) -> AdDecision:
         """The winners of ``req``'s ad slots; never raises (see the failure policy).
 
         ``reserve=False`` (a shadow's dry run) decides the same way but reserves no budget: every
-        winner counts as granted, and nothing in the shared counters moves.
+        winner counts as granted, and nothing in the shared counters moves. ``split`` spends from a
+        budget-split arm's share of each campaign's budget (and the campaign's whole budget still
+        caps it); ``reserve_scale`` multiplies the slots' reserve prices (an auction experiment's knob).
         """
         trace: dict[str, Any] = {"n_slots": n_slots}
         try:
-            return self._decide(req, n_slots, trace, reserve)
+            return self._decide(req, n_slots, trace, reserve, split, reserve_scale)
         except (StoreUnavailable, redis.RedisError) as exc:
             trace["degraded_reason"] = "store unavailable"
             return AdDecision([], trace, degraded=True, error=f"{type(exc).__name__}: {exc}")
@@ -219,7 +248,15 @@ class AdServer:
             log.exception("ad decision failed")
             return AdDecision([], trace, degraded=True, error=f"{type(exc).__name__}: {exc}")
 
-    def _decide(self, req: AdRequest, n_slots: int, trace: dict[str, Any], reserve: bool) -> AdDecision:
+    def _decide(
+        self,
+        req: AdRequest,
+        n_slots: int,
+        trace: dict[str, Any],
+        reserve: bool,
+        split: BudgetSplit | None,
+        reserve_scale: float,
+    ) -> AdDecision:
         serving = self._serving
         index = serving.index
         timings: dict[str, float] = {}
@@ -266,7 +303,7 @@ class AdServer:
             quality=quality,
             advertiser=index.advertiser_row[rows],
             n_slots=n_slots,
-            reserve_ecpm=self.config.reserve_ecpm,
+            reserve_ecpm=_scaled(self.config.reserve_ecpm, reserve_scale),
         )
         timings["auction"] = time.perf_counter() - t
         trace["auction_competing"] = result.n_competing
@@ -284,14 +321,17 @@ class AdServer:
             cpm = bool(is_cpm[pos])
             # CPM: the impression's price (bid unit is per thousand); CPC: expected cost of the impression
             amount = math.ceil(price / 1000.0) if cpm else math.ceil(price * float(pctr[pos]))
+            day_cap = int(self.pacer.day_cap[c])
             holds.append(
                 Hold(
                     campaign_id=index.campaign_ids[c],
                     day=day,
                     amount=amount,
-                    day_cap=int(self.pacer.day_cap[c]),
+                    day_cap=day_cap,
                     life_cap=int(self.pacer.life_cap[c]),
                     bill_now=cpm,
+                    split=split.key if split is not None else "",
+                    split_day_cap=int(day_cap * split.share) if split is not None else NO_CAP,
                 )
             )
             group = index.ad_groups[row]
@@ -306,6 +346,8 @@ class AdServer:
                     reserved_micros=amount,
                     day=day,
                     slot=slot,
+                    split=split.key if split is not None else "",
+                    split_share=split.share if split is not None else 1.0,
                 )
             )
         if reserve:
@@ -394,7 +436,13 @@ class AdServer:
         # a campaign that left the index since the impression: no cap is known, so nothing is billed
         day_hard, life_hard = self.pacer.hard_caps(c) if c is not None else (0, -1)
         charge = self.counters.charge(
-            served.campaign_id, served.day, served.price_micros, day_hard, life_hard
+            served.campaign_id,
+            served.day,
+            served.price_micros,
+            day_hard,
+            life_hard,
+            split=served.split,
+            split_hard_cap=int(day_hard * served.split_share) if served.split else NO_CAP,
         )
         return BillingEvent(
             "click",

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from feedmix.ads.decision.ad_decision import AdServer
+from feedmix.ads.decision.ad_decision import AdServer, BudgetSplit
 from feedmix.ads.decision.ad_placement import UNRATED, UNSAFE, BlendParams, blend
 from feedmix.ads.decision.ad_token import AdTokens, TokenPayload
 from feedmix.ads.decision.targeting_index import AdRequest
@@ -125,6 +125,8 @@ class FeedAds:
         params: BlendParams,
         context: Mapping[str, str] | None = None,
         debug: bool = False,
+        split: BudgetSplit | None = None,
+        reserve_scale: float = 1.0,
     ) -> PageAds:
         """Decide and place the ads of a page whose posts are the corpus rows ``post_rows``, in order."""
         c = self.corpus
@@ -147,7 +149,11 @@ class FeedAds:
             device=ctx.get("device", ""),
             nsfw_community=bool(c.over_18[post_rows].all()),
         )
-        decision = self.server.decide(req, room, reserve=not self.dry_run) if room else None
+        decision = (
+            self.server.decide(req, room, reserve=not self.dry_run, split=split, reserve_scale=reserve_scale)
+            if room
+            else None
+        )
         info: dict[str, Any] = {"slots": room, "served": 0, "degraded": False}
         if decision is not None:
             info["degraded"] = decision.degraded

@@ -2,11 +2,13 @@
 
 It gets the organic page (best first, at most ``limit``), asks the ad server for as many ads as the
 placement rules allow (``first_position``, ``min_gap``, ``max_load``: params, so experiments move
-them, and ``<id>.enabled`` is the kill switch for ads on a surface) and returns one batch: the posts in
-their order with ad rows between them. Every row has a ``kind`` (``post`` or ``ad``); ad rows carry
-the creative, the tracking token and what put them there (campaign, ad group, pCTR, eCPM, price, slot
-rule) as ``ad.*`` columns, and ``row = -1`` (no corpus row). The summary for the response (slots,
-served, degraded) goes to ``query.annotations["ads"]``.
+them, and ``<id>.enabled`` is the kill switch for ads on a surface; ``reserve_scale`` moves the
+auction's reserve prices). While a budget-split experiment runs on the surface, the page spends from
+its arm's share of every campaign's budget (or the rest's), so the arms never compete for one budget.
+It returns one batch: the posts in their order with ad rows between them. Every row has a ``kind``
+(``post`` or ``ad``); ad rows carry the creative, the tracking token and what put them there
+(campaign, ad group, pCTR, eCPM, price, slot rule) as ``ad.*`` columns, and ``row = -1`` (no corpus
+row). The summary for the response (slots, served, degraded) goes to ``query.annotations["ads"]``.
 
 A degraded decision (spend counters or frequency store down) serves the page without ads and is a
 ``Fallback``: the feed is then marked degraded with this component named, like any other failure.
@@ -14,19 +16,25 @@ A degraded decision (spend counters or frequency store down) serves the page wit
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from feedmix.ads.decision.ad_decision import BudgetSplit
 from feedmix.ads.decision.ad_placement import BlendParams
 from feedmix.ads.decision.feed_ads import FeedAds, PageAds
+from feedmix.components.query_hydrators.experiment_assignment_hydrator import ASSIGNMENTS
 from feedmix.core.candidates import CandidateBatch
 from feedmix.core.components import Blender, Fallback
 from feedmix.core.params import ParamSpec
 from feedmix.core.query import Query
+from feedmix.experiments.assigner_handle import AssignerHandle
 from feedmix.retrieval.rows import ROW
+
+log = logging.getLogger(__name__)
 
 KIND = "kind"
 #: the ad columns of a blended page, read by the response rows
@@ -57,14 +65,48 @@ class AdsBlender(Blender):
         ParamSpec("first_position", int, 2, "earliest 0-based page position of an ad", min=0, max=1000),
         ParamSpec("min_gap", int, 5, "organic posts at least between two ads", min=1, max=1000),
         ParamSpec("max_load", float, 0.15, "largest share of a page's items that are ads", min=0.0, max=0.5),
+        ParamSpec(
+            "reserve_scale",
+            float,
+            1.0,
+            "multiplies every slot's reserve price (an auction knob)",
+            min=0.1,
+            max=10.0,
+        ),
     )
     READS = (ROW,)
     WRITES = (KIND, *AD_COLUMNS)
+    READS_QUERY = (ASSIGNMENTS,)
 
-    def __init__(self, identifier: str, ads: FeedAds | None = None, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        identifier: str,
+        ads: FeedAds | None = None,
+        experiments: AssignerHandle | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
         super().__init__(identifier)
         #: None where the process serves no ads (``[ads] enabled = false``): the page passes through
         self.ads, self.clock = ads, clock
+        #: the running experiments: a budget-split one decides which share of every budget a page spends
+        self.experiments = experiments
+
+    def budget_split(self, query: Query) -> BudgetSplit | None:
+        """The share of every campaign's budget this request spends from while a budget-split experiment
+        runs on its surface (its arm's, or the rest's); None otherwise."""
+        if self.experiments is None:
+            return None
+        try:
+            plan = self.experiments.current().budget_splits.get(query.surface)
+        except Exception:  # the assignment failed too (and said so): the campaign's whole cap still binds
+            log.warning(
+                "ads: no budget split for this request: the experiments are unavailable", exc_info=True
+            )
+            return None
+        if plan is None:
+            return None
+        key, share = plan.for_assignments(query.feature(ASSIGNMENTS) or ())
+        return BudgetSplit(key, share)
 
     def blend_params(self, query: Query) -> BlendParams:
         return BlendParams(
@@ -84,6 +126,8 @@ class AdsBlender(Blender):
             params=self.blend_params(query),
             context={k: str(query.context[k]) for k in AD_CONTEXT if query.context.get(k)},
             debug=query.debug,
+            split=self.budget_split(query),
+            reserve_scale=float(self.param(query, "reserve_scale")),
         )
         query.annotations["ads"] = page.info
         mixed = merge(batch, page)
