@@ -233,9 +233,13 @@ def test_the_shadows_api_and_console_page(runtime: Runtime, monkeypatch: pytest.
         assert row["name"] == "no_trending" and row["records"] >= 6
         body = client.get("/v1/shadows/no_trending/report", headers=auth).json()
         assert body["report"]["metrics"]["rbo"]["noise"] is not None
+        score = body["distributions"]["score"]  # drawn by the console on production's quantile bins
+        assert set(score["shares"]) == {"production", "candidate", "noise"}
+        for shares in score["shares"].values():
+            assert len(shares) == len(score["edges"]) + 1 and abs(sum(shares) - 1) < 1e-9
         assert client.get("/v1/shadows/nope/report", headers=auth).status_code == 404
         assert client.get("/v1/shadows/no_trending/report?replay=true", headers=auth).status_code == 404
         page = client.get("/console/shadows")
         assert page.status_code == 200 and "shadows.js" in page.text
         script = client.get("/console/static/shadows.js").text
-        assert "/v1/shadows" in script and "/report" in script
+        assert "/v1/shadows" in script and "/report" in script and "distributions" in script

@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from feedmix.operator_key import require_operator
 from feedmix.shadow.gates import evaluate
 from feedmix.shadow.record import read_records
-from feedmix.shadow.report import compare
+from feedmix.shadow.report import compare, distributions
 
 
 def shadows_router(
@@ -62,8 +62,9 @@ def shadows_router(
             raise HTTPException(
                 404, detail=[{"loc": ["path", "name"], "msg": f"no records yet at {path.name}"}]
             )
-        result = compare(read_records(path))
-        body: dict[str, Any] = {"name": name, "report": result}
+        records = read_records(path)
+        result = compare(records)
+        body: dict[str, Any] = {"name": name, "report": result, "distributions": distributions(records)}
         gates = table.get("gates")
         if gates:
             body["gates"] = evaluate(result, gates).to_dict()

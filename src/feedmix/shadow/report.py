@@ -41,7 +41,9 @@ from feedmix.shadow.distribution_shift import (
     PSI_MODERATE,
     categorical_js,
     category_shares,
+    histogram,
     psi_level,
+    quantile_edges,
     shift,
 )
 from feedmix.shadow.rank_agreement import DEFAULT_P, jaccard_at, kendall_tau_shared, rbo, top_kept
@@ -297,6 +299,43 @@ def to_markdown(report: dict[str, Any]) -> str:
                 f"| {_escape(r['metric'])} | {' | '.join(cells)} | {r['unit']} | {r['closer'] or ''} | {n} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def distributions(
+    records: Sequence[ShadowRecord],
+    baseline: str = "production",
+    arms: Sequence[str] = ("candidate", "noise"),
+    bins: int = DEFAULT_BINS,
+) -> dict[str, dict[str, Any]]:
+    """What the console draws: per value (``score``, ``prediction:<head>``), the baseline's quantile bins
+    and each arm's share of its page items in them, over the requests where no arm errored. The same
+    bins as the PSI of the report, so the picture and the number agree."""
+    ok = [r for r in records if baseline in r.arms and all(a.error is None for a in r.arms.values())]
+    if not ok:
+        return {}
+
+    def head_of(head: str) -> Callable[[ArmOutput], Sequence[float]]:
+        return lambda a: a.predictions.get(head, ())
+
+    columns: dict[str, Callable[[ArmOutput], Sequence[float]]] = {"score": lambda a: a.scores}
+    for head in sorted({h for r in ok for h in r.arms[baseline].predictions}):
+        columns[f"prediction:{head}"] = head_of(head)
+    out: dict[str, dict[str, Any]] = {}
+    for name, values_of in columns.items():
+        ref = np.asarray([v for r in ok for v in values_of(r.arms[baseline])], dtype=np.float64)
+        edges = quantile_edges(ref, bins) if ref.size else np.empty(0)
+        if edges.size == 0:
+            continue
+        shares = {baseline: histogram(ref, edges, nan_bin=False).tolist()}
+        for arm in arms:
+            vals = np.asarray(
+                [v for r in ok if arm in r.arms for v in values_of(r.arms[arm])], dtype=np.float64
+            )
+            vals = vals[np.isfinite(vals)]
+            if vals.size:
+                shares[arm] = histogram(vals, edges, nan_bin=False).tolist()
+        out[name] = {"edges": edges.tolist(), "shares": shares}
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------

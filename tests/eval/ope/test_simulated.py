@@ -68,3 +68,42 @@ def test_the_whole_run_at_a_small_scale(tmp_path: Path) -> None:
     if est["matched_position_share"] > 0:  # the match-based ones only see where the candidate agreed
         assert est["IPS"]["ci_low"] <= est["IPS"]["estimate"] <= est["IPS"]["ci_high"]
     assert "| DR |" in markdown_table(r)
+
+
+def test_the_estimators_on_a_servers_own_logs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from feedmix import cli
+    from feedmix.config import FeedmixConfig
+    from feedmix.eval.ope.simulated import estimate_from_logs
+    from feedmix.events.schema import Event, EventBatch
+    from feedmix.serving.runtime import Runtime
+
+    cfg = FeedmixConfig(state_dir=str(tmp_path), users=200, ads_enabled=False, feature_log_sample_rate=1.0)
+    rt = Runtime.build(cfg)
+    try:  # a server's day, in miniature: pages served and logged, some posts clicked
+        for i in range(1, 41):
+            body = rt.feeds.feed("home", f"u{i:04d}", limit=10)
+            first = body["items"][i % 3]
+            click = Event(
+                event_id=f"c{i}",
+                type="click",
+                user_id=f"u{i:04d}",
+                post_id=first["id"],
+                request_id=body["request_id"],
+            )
+            rt.ingestor.ingest(EventBatch(events=[click]), now=0.0)
+    finally:
+        rt.close()
+    got = estimate_from_logs(cfg, {"heuristic_scorer.w_freshness": 3.0}, n_boot=50)
+    assert got["estimates"]["pages"] == 40 and got["logging_policy_engagement_per_page"] == pytest.approx(1.0)
+    assert got["estimates"]["DM"]["estimate"] > 0
+    path = tmp_path / "feedmix.toml"
+    path.write_text(cfg.to_toml())
+    out = tmp_path / "ope.json"
+    argv = ["eval", "ope", "--logged", "--config", str(path), "--n-boot", "30", "--json", str(out)]
+    assert cli.main(argv) == 0
+    assert (
+        "| DR |" in capsys.readouterr().out
+        and json.loads(out.read_text())["logged"]["estimates"]["pages"] == 40
+    )

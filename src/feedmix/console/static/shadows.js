@@ -50,12 +50,46 @@
     });
   }
 
+  var ARM_COLORS = { production: "#2e3440", candidate: "#4a7bd0", noise: "#9aa5b1" };
+
+  function drawDistributions(dists) {
+    var box = $("distribution-charts");
+    box.textContent = "";
+    Object.keys(dists).forEach(function (name) {
+      var d = dists[name], arms = Object.keys(d.shares), bins = d.shares.production.length;
+      var title = document.createElement("p");
+      title.className = "muted";
+      title.textContent = name + " (" + bins + " bins)";
+      box.appendChild(title);
+      var svg = document.createElementNS(SVG, "svg");
+      svg.setAttribute("width", "100%"); svg.setAttribute("height", "120");
+      svg.setAttribute("role", "img"); svg.setAttribute("aria-label", name + " distribution");
+      box.appendChild(svg);
+      var w = svg.clientWidth || 640, h = 110, slot = (w - 20) / bins, bw = Math.max(1, slot / (arms.length + 1));
+      var max = 0;
+      arms.forEach(function (a) { d.shares[a].forEach(function (v) { max = Math.max(max, v); }); });
+      arms.forEach(function (a, k) {
+        d.shares[a].forEach(function (v, i) {
+          var rect = document.createElementNS(SVG, "rect"), bh = max ? (h - 10) * v / max : 0;
+          rect.setAttribute("x", 10 + i * slot + k * bw); rect.setAttribute("width", bw);
+          rect.setAttribute("y", h - bh); rect.setAttribute("height", bh);
+          rect.setAttribute("fill", ARM_COLORS[a] || "#888");
+          var t = document.createElementNS(SVG, "title");
+          t.textContent = a + ", bin " + (i + 1) + ": " + (100 * v).toFixed(1) + "%";
+          rect.appendChild(t);
+          svg.appendChild(rect);
+        });
+      });
+    });
+  }
+
   function renderReport(body) {
     var r = body.report;
     $("report-title").textContent = body.name;
     var verdict = body.gates ? (body.gates.passed ? "gates passed" : "gates FAILED") : "no gates";
     $("report-summary").textContent = r.requests + " requests compared, " + r.requests_with_noise + " with the noise arm · " + verdict;
     drawAgreement(r.metrics);
+    drawDistributions(body.distributions || {});
     var tbody = $("report-table").tBodies[0];
     tbody.textContent = "";
     Object.keys(r.metrics).forEach(function (name) {

@@ -368,6 +368,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument(
         "--candidate", default=None, help="the candidate config's home params, JSON (simulated table)"
     )
+    p.add_argument(
+        "--logged",
+        action="store_true",
+        help="only: the candidate estimated on a running server's logs (--config; default: the demo's var/)",
+    )
+    p.add_argument("--config", default=None, help="with --logged: the server's TOML config")
     p.add_argument("--skip-open-bandit", action="store_true")
     p.add_argument("--skip-simulated", action="store_true")
     p.add_argument("--json", default=None, metavar="PATH", help="also write the JSON here")
@@ -378,6 +384,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         p.error(f"unknown campaign(s) {', '.join(unknown)} (use {', '.join(CAMPAIGNS)})")
     result: dict[str, Any] = {}
+    if a.logged:
+        from feedmix.config import FeedmixConfig
+        from feedmix.eval.ope.simulated import DEFAULT_CANDIDATE, estimate_from_logs, logged_table
+
+        cfg = FeedmixConfig.from_toml(a.config) if a.config else FeedmixConfig()
+        candidate = json.loads(a.candidate) if a.candidate else DEFAULT_CANDIDATE
+        result["logged"] = estimate_from_logs(cfg, candidate, n_boot=a.n_boot, seed=a.seed)
+        print(logged_table(result["logged"]))
+        if a.json:
+            Path(a.json).write_text(json.dumps(result, indent=2) + "\n")
+        return 0
     if not a.skip_open_bandit:
         result = run_open_bandit_ope(
             a.data,

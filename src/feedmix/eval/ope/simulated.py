@@ -211,6 +211,60 @@ def estimate(
     return out
 
 
+def _candidate_pages(
+    cfg: FeedmixConfig, corpus: RedditCorpus, candidate: dict[str, Any], features: list[str]
+) -> dict[str, dict[str, Any]]:
+    """The logged requests of ``cfg``'s served-feature log replayed under the candidate config."""
+    from feedmix.serving.runtime import Runtime
+
+    shadow = {
+        "pipeline": "home",
+        "sample_rate": 1e-6,
+        "params": candidate,
+        "noise": False,
+        "features": features,
+    }
+    batch = dataclasses.replace(
+        cfg, shadows={"ope": shadow}, index_watch_interval_s=0.0, ranking_watch_interval_s=0.0
+    )
+    runtime = Runtime.build(batch, corpus=corpus)
+    try:
+        path, _ = replay(runtime, "ope")
+    finally:
+        runtime.close()
+    return {
+        r.request_id: {
+            "item_ids": list(r.arms["candidate"].item_ids),
+            "features": dict(r.arms["candidate"].features),
+        }
+        for r in read_records(path)
+    }
+
+
+def estimate_from_logs(
+    cfg: FeedmixConfig, candidate: dict[str, Any], n_boot: int = 500, seed: int = 0
+) -> dict[str, Any]:
+    """The estimators on a running server's own logs (``cfg``'s state dir: the demo's ``var/`` by
+    default): what the candidate would do on the traffic the server really logged. No truth here: that
+    is what the simulated run is for."""
+    corpus = RedditCorpus.load(cfg.posts_path(), now=cfg.now)
+    log_pages = list(logged_requests(cfg.feature_log_dir, "home"))
+    if not log_pages:
+        raise ValueError(f"no logged home requests in {cfg.feature_log_dir} (the served-feature log)")
+    features = sorted({k for p in log_pages[:1] for k in p if k.startswith("f.")})
+    candidate_pages = _candidate_pages(cfg, corpus, candidate, features)
+    rewards = _rewards(cfg.event_log)
+    item_features = _item_features(corpus, cfg.users, cfg.users_seed)
+    est = estimate(log_pages, candidate_pages, rewards, features, item_features, n_boot=n_boot, seed=seed)
+    logged = sum(rewards.get((str(p["request_id"][0]), str(x)), 0.0) for p in log_pages for x in p["post_id"])
+    return {
+        "candidate": candidate,
+        "state_dir": cfg.state_dir,
+        "logging_policy_engagement_per_page": logged / len(log_pages),
+        "estimates": est,
+    }
+
+
 def run_simulated_ope(
     state_dir: Path,
     *,
@@ -231,27 +285,7 @@ def run_simulated_ope(
     logged_report, _ = run_sessions(cfg, corpus, sessions, seed, run_id="log", progress=progress)
     log_pages = list(logged_requests(cfg.feature_log_dir, "home"))
     features = sorted({k for p in log_pages[:1] for k in p if k.startswith("f.")})
-    shadow = {
-        "pipeline": "home",
-        "sample_rate": 1e-6,
-        "params": candidate,
-        "noise": False,
-        "features": features,
-    }
-    from feedmix.serving.runtime import Runtime
-
-    runtime = Runtime.build(dataclasses.replace(cfg, shadows={"ope": shadow}), corpus=corpus)
-    try:
-        path, _ = replay(runtime, "ope")
-    finally:
-        runtime.close()
-    candidate_pages = {
-        r.request_id: {
-            "item_ids": list(r.arms["candidate"].item_ids),
-            "features": dict(r.arms["candidate"].features),
-        }
-        for r in read_records(path)
-    }
+    candidate_pages = _candidate_pages(cfg, corpus, candidate, features)
     item_features = _item_features(corpus, users, cfg.users_seed)
     est = estimate(
         log_pages, candidate_pages, _rewards(cfg.event_log), features, item_features, n_boot=n_boot, seed=seed
@@ -308,4 +342,20 @@ def markdown_table(r: dict[str, Any]) -> str:
             f"| {name} | {x['estimate']:.4f} | [{x['ci_low']:.4f}, {x['ci_high']:.4f}] | {err}"
             f" | {'yes' if x['truth_inside_ci'] else 'no'} |"
         )
+    return "\n".join(lines)
+
+
+def logged_table(r: dict[str, Any]) -> str:
+    e = r["estimates"]
+    lines = [
+        f"Candidate {r['candidate']} on {e['pages']} pages logged in {r['state_dir']}; matched (item, pos.)"
+        f" share {e['matched_position_share']:.1%}; the logging policy's engagement per page"
+        f" {r['logging_policy_engagement_per_page']:.4f}.",
+        "",
+        "| estimator | estimate | 95% CI |",
+        "|---|---:|---|",
+    ]
+    for name in ("DM", "IPS", "SNIPS", "DR"):
+        x = e[name]
+        lines.append(f"| {name} | {x['estimate']:.4f} | [{x['ci_low']:.4f}, {x['ci_high']:.4f}] |")
     return "\n".join(lines)
