@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/_setup.sh
 . scripts/_promtool.sh
+. scripts/_chromium.sh
 echo "== ruff" && .venv/bin/ruff check src tests scripts && .venv/bin/ruff format --check src tests scripts
 echo "== mypy" && .venv/bin/mypy
 echo "== pytest" && .venv/bin/pytest -q "$@"

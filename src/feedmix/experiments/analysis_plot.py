@@ -18,6 +18,7 @@ def plot_series(report: dict[str, Any], out: str | IO[bytes], metrics: list[str]
     import matplotlib
 
     matplotlib.use("Agg")  # no display: the API and CLI render to files
+    import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
     series = report.get("series") or {}
@@ -48,11 +49,13 @@ def plot_series(report: dict[str, Any], out: str | IO[bytes], metrics: list[str]
                 color=line.get_color(),
             )
         ax.axhline(0.0, color="black", lw=0.8)
+        locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
         ax.set_ylabel(name, fontsize=8)
         ax.tick_params(labelsize=7)
         if points:
             ax.legend(fontsize=7, loc="upper left")
-    fig.autofmt_xdate()
     fig.tight_layout()
     fig.savefig(out, format="png", dpi=100)
     plt.close(fig)
