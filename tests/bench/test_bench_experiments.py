@@ -23,3 +23,12 @@ def test_the_shadow_benchmark_compares_one_run_with_and_without(tmp_path: Path) 
     assert got["sampled_requests"] > 0 and got["shadow_cpu_ms_per_sampled_request"] > 0
     assert got["request_cpu_ms_shadow_off"] > 0 and got["ratio_on_over_off"] > 0
     json.dumps(got)
+
+
+def test_the_campaign_knobs_benchmark_decides_the_same_requests_with_and_without() -> None:
+    got = bench.bench_campaign_knobs(groups=300, requests=50, repeats=1)
+    # every campaign is in the experiment (allocation 1), and some compete in each auction
+    assert got["in_experiment"] == got["campaigns"] > 0
+    assert got["exposed_campaigns_per_decision"] > 0
+    assert got["decide_us_without"] > 0 and got["ratio"] > 0
+    json.dumps(got)

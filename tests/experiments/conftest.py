@@ -4,6 +4,8 @@ in CI (the ``postgres_dsn`` fixture decides)."""
 
 from __future__ import annotations
 
+import contextlib
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -81,3 +83,24 @@ def wait_for_exposures(runtime: Runtime, experiment: str, at_least: int) -> list
     logged = [e for e in scan(runtime.experiments.exposure_log) if e.experiment == experiment]
     assert len(logged) >= at_least, (len(logged), at_least)
     return logged
+
+
+@contextlib.contextmanager
+def ads_service(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, advertisers: int = 1
+) -> Iterator[tuple[Runtime, TestClient]]:
+    """A service with ads and experiments (operator key set, assigner refreshed by hand) and
+    ``advertisers`` advertisers of one running campaign each, all bidding the same."""
+    from tests.ads.service_helpers import ads_runtime, new_ad_group
+
+    monkeypatch.setenv("FEEDMIX_ADS_ADMIN_TOKEN", "admin-secret")
+    monkeypatch.setenv("FEEDMIX_OPERATOR_KEY", KEY)
+    rt = ads_runtime(tmp_path, experiments_refresh_interval_s=0)
+    try:
+        with TestClient(create_app(rt)) as client:
+            for i in range(advertisers):
+                new_ad_group(client, f"adv{i}")
+            assert rt.ads is not None and rt.ads.feed_ads.refresh(time.time())
+            yield rt, client
+    finally:
+        rt.close()

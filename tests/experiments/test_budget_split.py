@@ -11,10 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from feedmix.ads.decision.spend_counters import day_of
-from feedmix.serving.app import create_app
 from feedmix.serving.runtime import Runtime
-from tests.ads.service_helpers import ads_runtime, new_ad_group
-from tests.experiments.conftest import AUTH, KEY
+from tests.experiments.conftest import AUTH, ads_service
 
 SPLIT = {
     "experiment_id": "reserve-x2",
@@ -32,16 +30,8 @@ SPLIT = {
 
 @pytest.fixture
 def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Runtime, TestClient]]:
-    monkeypatch.setenv("FEEDMIX_ADS_ADMIN_TOKEN", "admin-secret")
-    monkeypatch.setenv("FEEDMIX_OPERATOR_KEY", KEY)
-    rt = ads_runtime(tmp_path, experiments_refresh_interval_s=0)
-    try:
-        with TestClient(create_app(rt)) as client:
-            new_ad_group(client)
-            assert rt.ads is not None and rt.ads.feed_ads.refresh(time.time())
-            yield rt, client
-    finally:
-        rt.close()
+    with ads_service(tmp_path, monkeypatch) as served:
+        yield served
 
 
 def test_each_arm_spends_from_its_share_of_the_budget(served: tuple[Runtime, TestClient]) -> None:

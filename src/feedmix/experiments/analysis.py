@@ -17,6 +17,9 @@ Request guardrails (``latency_p99_ms``, ``error_rate``) come from the per-varian
 serving processes keep (:mod:`feedmix.experiments.request_stats`), not from the event log: their unit
 is the request.
 
+A campaign-unit experiment's units are campaigns and its outcomes the ad log's rows of each campaign
+(``ad_outcomes``: tracked impressions, clicks, billing); users' events and metrics do not apply.
+
 Events count wherever they happened (any surface): an experiment that moves engagement from one
 surface to another should show as no gain, not as a gain on its own surface.
 """
@@ -44,10 +47,12 @@ RELATIVE_TAU = 0.05
 #: what the analysis counts per unit: the event types, plus two derived kinds: ``page_view`` (a unit's
 #: first impression of each request: one per page it saw) and ``ad_revenue`` (the ad log's billed
 #: amounts, weighted in USD x 1000, so revenue over page views reads as USD per 1,000 page views)
-COUNTED: tuple[str, ...] = (*EVENT_TYPES, "page_view", "ad_revenue")
+COUNTED: tuple[str, ...] = (*EVENT_TYPES, "page_view", "ad_revenue", "ad_impression", "ad_click")
 _TYPE_CODE: dict[str, int] = {t: i for i, t in enumerate(COUNTED)}
 #: an ad-log row: (user id, request id, time, billed micros)
 AdRevenueRow = tuple[str, str | None, float, int]
+#: an ad-log row of a campaign: (campaign id, "impression" or "click", time, billed micros)
+AdOutcomeRow = tuple[str, str, float, int]
 
 
 @dataclass
@@ -99,10 +104,18 @@ def exposed_units(exp: Experiment, exposures: Iterable[Exposure]) -> ExposedUnit
 
 
 def unit_events(
-    exp: Experiment, exposed: ExposedUnits, events: Iterable[Event], ad_revenue: Iterable[AdRevenueRow] = ()
+    exp: Experiment,
+    exposed: ExposedUnits,
+    events: Iterable[Event],
+    ad_revenue: Iterable[AdRevenueRow] = (),
+    ad_outcomes: Iterable[AdOutcomeRow] = (),
 ) -> UnitEvents:
     index = {u: i for i, u in enumerate(exposed.units)}
     by_request = exp.unit == "request"
+    if exp.unit == "campaign":  # campaigns' outcomes are the ad log's, not users' events
+        events, ad_revenue = (), ()
+    else:
+        ad_outcomes = ()
     rows: list[int] = []
     codes: list[int] = []
     times: list[float] = []
@@ -133,6 +146,16 @@ def unit_events(
         codes.append(revenue)
         times.append(ts)
         weights.append(micros / 1e6 * 1000.0)
+    for campaign_id, kind, ts, micros in ad_outcomes:
+        i = index.get(campaign_id)
+        if i is None:
+            continue
+        for code, weight in ((_TYPE_CODE[f"ad_{kind}"], 1.0), (revenue, micros / 1e6 * 1000.0)):
+            if weight:
+                rows.append(i)
+                codes.append(code)
+                times.append(ts)
+                weights.append(weight)
     return UnitEvents(
         np.array(rows, dtype=np.int64),
         np.array(codes, dtype=np.int64),
@@ -219,12 +242,13 @@ def analyze(
     looks: int = 12,
     request_stats: Sequence[StatsRow] = (),
     ad_revenue: Iterable[AdRevenueRow] = (),
+    ad_outcomes: Iterable[AdOutcomeRow] = (),
 ) -> dict[str, Any]:
     """The experiment's report as JSON-ready data (see the module doc); ``request_stats`` are the
     serving processes' per-variant request counts (latency and error guardrails), ``ad_revenue`` the
     ad log's billed rows."""
     exposed = exposed_units(exp, exposures)
-    ev = unit_events(exp, exposed, events, ad_revenue)
+    ev = unit_events(exp, exposed, events, ad_revenue, ad_outcomes)
     n = len(exposed.units)
     until = now if exp.stop_ts is None else min(now, exp.stop_ts)
     warnings: list[str] = []
@@ -251,6 +275,7 @@ def analyze(
         warnings.append("not every arm has an exposed unit yet")
     names = [exp.primary_metric, *[g for g in exp.guardrails if g != exp.primary_metric]]
     names += [name for name in METRICS if name not in names]
+    names = [name for name in names if exp.unit in METRICS[name].units]
     by_events = [name for name in names if METRICS[name].kind != "request"]
     rows = _metrics(exp, by_events, exposed, ev, until, pre_window_s, alpha)
     rows += _request_metrics(exp, [name for name in names if name not in by_events], request_stats, alpha)

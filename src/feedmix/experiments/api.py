@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from feedmix.core.params import ParamRegistry
 from feedmix.events.schema import Event
 from feedmix.experiments import rules
-from feedmix.experiments.analysis import AdRevenueRow, analyze
+from feedmix.experiments.analysis import AdOutcomeRow, AdRevenueRow, analyze
 from feedmix.experiments.experiment_store import ExperimentStore
 from feedmix.experiments.exposure import Exposure
 from feedmix.experiments.model import STATUSES, ExperimentError, experiment_from_dict
@@ -54,13 +54,14 @@ def experiments_router(
     exposures: Callable[[], Iterable[Exposure]],
     events: Callable[[], Iterable[Event]],
     ad_revenue: Callable[[], Iterable[AdRevenueRow]] = tuple,
+    ad_outcomes: Callable[[], Iterable[AdOutcomeRow]] = tuple,
     flush_request_stats: Callable[[], object] = lambda: None,
     operator_key: str | None = None,
     clock: Callable[[], float] = time.time,
 ) -> APIRouter:
-    """The routes; ``exposures``, ``events`` and ``ad_revenue`` read the logs for an analysis (a full
-    scan each); ``flush_request_stats`` adds this process's pending request counts to the store first
-    (other processes' land within their flush interval)."""
+    """The routes; ``exposures``, ``events``, ``ad_revenue`` and ``ad_outcomes`` (per campaign) read
+    the logs for an analysis (a full scan each); ``flush_request_stats`` adds this process's pending
+    request counts to the store first (other processes' land within their flush interval)."""
     router = APIRouter(
         prefix="/v1/experiments", tags=["experiments"], dependencies=[Depends(require_operator(operator_key))]
     )
@@ -69,6 +70,8 @@ def experiments_router(
         exp = store.get(experiment_id)
         flush_request_stats()
         stats = store.request_stats(exp.experiment_id, exp.bucket_version)
+        if exp.unit == "campaign":  # campaigns' outcomes are the ad log's; users' events do not count
+            return analyze(exp, exposures(), (), clock(), request_stats=stats, ad_outcomes=ad_outcomes())
         return analyze(exp, exposures(), events(), clock(), request_stats=stats, ad_revenue=ad_revenue())
 
     def guarded(fn: Callable[[], Any], status: int = 200) -> Response:

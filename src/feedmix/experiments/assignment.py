@@ -29,8 +29,10 @@ from feedmix.core.params import ParamValue
 from feedmix.experiments.hashing import SeededHash, bucket_ranges, choose_variant
 from feedmix.experiments.model import GLOBAL, Experiment
 
-#: units the serving path assigns; campaign units belong to the ads marketplace's budget split
+#: units a request is assigned by; campaign units are assigned per campaign (:meth:`Assigner.campaign_arms`)
 SERVED_UNITS = ("user", "request")
+#: the campaign-unit knob the ad server applies (a multiplier on the campaign's bids)
+BID_MULTIPLIER = "campaign.bid_multiplier"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,15 @@ class Assignment:
             "layer": self.layer,
             "bucket_version": self.bucket_version,
         }
+
+
+@dataclass(frozen=True)
+class CampaignArms:
+    """An ad index's campaigns in campaign-unit experiments: ``bid_multiplier`` by campaign row (1.0
+    outside), ``assigned`` the assignments of each randomised campaign (both arms)."""
+
+    bid_multiplier: np.ndarray
+    assigned: Mapping[str, tuple[Assignment, ...]]
 
 
 @dataclass(frozen=True)
@@ -152,6 +163,16 @@ class Assigner:
                 )
             )
         self.surfaces = frozenset(s for layer in self._layers for s in layer.arms)
+        # campaign-unit experiments: the ad server asks per campaign, not per request
+        campaign_running = [
+            e
+            for e in experiments
+            if e.status == "running" and e.unit == "campaign" and e.range_start is not None
+        ]
+        self.experiments.update({e.experiment_id: e for e in campaign_running})
+        self._campaign_arms = [
+            (SeededHash(f"feedmix-layer-{e.layer}"), _compile(e, community_id)) for e in campaign_running
+        ]
         self.budget_splits: dict[str, BudgetSplitPlan] = {}
         for e in running:
             if e.kind != "budget_split":
@@ -192,6 +213,43 @@ class Assigner:
             e = arm.experiment
             out.append(Assignment(e.experiment_id, e.variants[k].name, e.layer, e.bucket_version, unit))
         return out
+
+    @property
+    def has_campaign_experiments(self) -> bool:
+        return bool(self._campaign_arms)
+
+    def assign_campaign(self, campaign_id: str, surface: str | None = None) -> list[Assignment]:
+        """The campaign's variants of the running campaign-unit experiments (on ``surface``, or any);
+        layers exclude as for users; a campaign is never in the global holdout, a share of users."""
+        out: list[Assignment] = []
+        for layer_hash, arm in self._campaign_arms:
+            e = arm.experiment
+            if surface is not None and surface not in e.surfaces:
+                continue
+            u = layer_hash(campaign_id)
+            if not arm.start <= u < arm.end:
+                continue
+            k = choose_variant(arm.variant_hash(campaign_id), arm.ranges)
+            if k >= 0:
+                out.append(
+                    Assignment(e.experiment_id, e.variants[k].name, e.layer, e.bucket_version, campaign_id)
+                )
+        return out
+
+    def campaign_arms(self, campaign_ids: Sequence[str], surface: str) -> CampaignArms:
+        """Every campaign's assignments on ``surface`` and the bid multiplier they set, as columns by
+        position in ``campaign_ids`` (an ad index's campaign rows): computed once per index version."""
+        multiplier = np.ones(len(campaign_ids), dtype=np.float64)
+        assigned: dict[str, tuple[Assignment, ...]] = {}
+        for i, cid in enumerate(campaign_ids):
+            found = self.assign_campaign(cid, surface)
+            if not found:
+                continue
+            assigned[cid] = tuple(found)
+            value = self.overrides(found).get(BID_MULTIPLIER)
+            if value is not None:
+                multiplier[i] = float(value)
+        return CampaignArms(multiplier, assigned)
 
     def overrides(self, assignments: Sequence[Assignment]) -> dict[str, ParamValue]:
         """The params the assignments set (experiments on one surface never share a param)."""

@@ -34,7 +34,12 @@ def register(sub: Any) -> None:
     c.add_argument("--hypothesis")
     c.add_argument("--surface", action="append", dest="surfaces", help="repeat for several (default home)")
     c.add_argument("--layer", default="default")
-    c.add_argument("--unit", default="user", choices=["user", "request"])
+    c.add_argument(
+        "--unit",
+        default="user",
+        choices=["user", "request", "campaign"],
+        help="what is randomised (campaign: an ads campaign, knob campaign.bid_multiplier)",
+    )
     c.add_argument(
         "--budget-split",
         action="store_true",
@@ -48,7 +53,9 @@ def register(sub: Any) -> None:
         dest="variants",
         help="NAME[@WEIGHT][:param=value,...]; the first is the control ('treatment:ranker.w_hide=2')",
     )
-    c.add_argument("--primary-metric", default="engagement_per_user")
+    c.add_argument(
+        "--primary-metric", help="default engagement_per_user (ad_revenue_per_campaign for --unit campaign)"
+    )
     c.add_argument("--guardrail", action="append", dest="guardrails", default=[])
     c.set_defaults(func=_create)
 
@@ -167,7 +174,8 @@ def _definition(args: argparse.Namespace) -> dict[str, Any]:
         "allocation": args.allocation,
         "coverage": args.coverage,
         "variants": [parse_variant(v) for v in args.variants or []],
-        "primary_metric": args.primary_metric,
+        "primary_metric": args.primary_metric
+        or ("ad_revenue_per_campaign" if args.unit == "campaign" else "engagement_per_user"),
         "guardrails": args.guardrails,
     }
     return {k: v for k, v in body.items() if v is not None}

@@ -26,6 +26,8 @@ class MetricDef:
     #: +1 when more is better (engagement), -1 when less is better (hides): guardrails use it
     direction: int = 1
     description: str = ""
+    #: the units it is measured on: users' (and requests') events, or campaigns' ad outcomes
+    units: tuple[str, ...] = ("user", "request")
 
 
 METRICS: dict[str, MetricDef] = {
@@ -60,6 +62,28 @@ METRICS: dict[str, MetricDef] = {
             ("ad_revenue",),
             ("page_view",),
             description="billed ad revenue (USD) per 1,000 page views over the arm (delta method)",
+        ),
+        MetricDef(
+            "ad_revenue_per_campaign",
+            "mean",
+            ("ad_revenue",),
+            description="billed ad revenue (USD x 1000) per exposed campaign",
+            units=("campaign",),
+        ),
+        MetricDef(
+            "ad_clicks_per_campaign",
+            "mean",
+            ("ad_click",),
+            description="tracked ad clicks per exposed campaign",
+            units=("campaign",),
+        ),
+        MetricDef(
+            "ad_ctr",
+            "ratio",
+            ("ad_click",),
+            ("ad_impression",),
+            description="ad clicks per tracked ad impression over the arm's campaigns (delta method)",
+            units=("campaign",),
         ),
         MetricDef(
             "latency_p99_ms",

@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 
-from feedmix.core.params import ParamError, ParamRegistry
+from feedmix.core.params import ParamError, ParamRegistry, ParamSpec
+from feedmix.experiments.assignment import BID_MULTIPLIER
 from feedmix.experiments.metric_catalog import METRICS
 from feedmix.experiments.model import GLOBAL, Experiment, ExperimentError, Targeting
 
@@ -19,8 +20,19 @@ from feedmix.experiments.model import GLOBAL, Experiment, ExperimentError, Targe
 EPS = 1e-9
 #: what a budget-split experiment may change: the ads blender's params (placement, the auction's reserve)
 BUDGET_SPLIT_PARAMS = ("ad_slots.",)
-#: what a budget-split experiment may change: the ads blender's params (placement, the auction's reserve)
-BUDGET_SPLIT_PARAMS = ("ad_slots.",)
+#: what a campaign-unit experiment may change: knobs the ad server applies to one campaign's bids
+CAMPAIGN_PARAMS = ParamRegistry(
+    [
+        ParamSpec(
+            BID_MULTIPLIER,
+            float,
+            1.0,
+            "multiplies the campaign's bids in every auction",
+            min=0.25,
+            max=4.0,
+        )
+    ]
+)
 
 
 def check_new(
@@ -34,15 +46,13 @@ def check_new(
         if params_of(surface) is None:
             raise ExperimentError(f"surfaces[{i}]", f"unknown surface {surface!r}")
     if exp.unit == "campaign":
-        raise ExperimentError(
-            "unit",
-            "randomising campaigns is not served; for an auction, pacing or pricing change use kind"
-            " 'budget_split' (users randomised, every budget split across the arms)",
-        )
-    if exp.kind == "budget_split":
+        _check_campaign_unit(exp)
+    elif exp.kind == "budget_split":
         _check_budget_split(exp)
     for i, v in enumerate(exp.variants):
         for name, value in v.overrides.items():
+            if exp.unit == "campaign":
+                continue  # checked against the campaign knobs above
             for surface in exp.surfaces:
                 registry = params_of(surface)
                 assert registry is not None
@@ -62,6 +72,32 @@ def check_new(
         for i, c in enumerate(exp.targeting.communities):
             if not community_known(c):
                 raise ExperimentError(f"targeting.communities[{i}]", f"unknown community {c!r}")
+
+
+def _check_campaign_unit(exp: Experiment) -> None:
+    """Campaigns randomised: each arm's campaigns get the variant's knobs in every auction, for features
+    an advertiser opts into (an automated bid). Arms meet in the same auctions, so a knob that wins
+    auctions for one arm takes them from the other: use a budget split to measure marketplace effects."""
+    if exp.kind != "standard":
+        raise ExperimentError(
+            "kind", "a campaign-unit experiment is a standard one (budget splits randomise users)"
+        )
+    if exp.targeting != Targeting():
+        raise ExperimentError("targeting", "campaigns are not targeted by user attributes")
+    for i, v in enumerate(exp.variants):
+        for name, value in v.overrides.items():
+            try:
+                CAMPAIGN_PARAMS.spec(name).validate(value)
+            except ParamError as exc:
+                detail = str(exc).removeprefix(f"param {name!r}: ")
+                known = [s.name for s in CAMPAIGN_PARAMS.specs()]
+                raise ExperimentError(
+                    f"variants[{i}].overrides.{name}", f"{detail} (campaign knobs: {known})"
+                ) from None
+    for i, name in enumerate([exp.primary_metric, *exp.guardrails]):
+        if name in METRICS and "campaign" not in METRICS[name].units:
+            field = "primary_metric" if i == 0 else f"guardrails[{i - 1}]"
+            raise ExperimentError(field, f"{name!r} is not measured per campaign")
 
 
 def _check_budget_split(exp: Experiment) -> None:

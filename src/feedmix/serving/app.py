@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import numpy as np
 import orjson
@@ -21,7 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
 from feedmix import __version__
-from feedmix.ads.api.ad_tracker import AdEventBatch, InvalidAdEvents, ad_revenue_rows
+from feedmix.ads.api.ad_tracker import AdEventBatch, InvalidAdEvents, ad_outcome_rows, ad_revenue_rows
 from feedmix.ads.api.advertiser_api import mount_advertiser_api
 from feedmix.ads.api.explain_api import explain_router
 from feedmix.console import STATIC_DIR
@@ -314,7 +315,8 @@ def create_app(runtime: Runtime) -> FastAPI:
                 lambda name: runtime.corpus.community_id(name) is not None,
                 lambda: scan(experiments.exposure_log),
                 lambda: scan(runtime.event_log),
-                lambda: _ad_revenue(runtime),
+                lambda: _ad_log(runtime, ad_revenue_rows),
+                lambda: _ad_log(runtime, ad_outcome_rows),
                 experiments.stats_flusher.flush,
             )
         )
@@ -335,12 +337,15 @@ def create_app(runtime: Runtime) -> FastAPI:
     return app
 
 
-def _ad_revenue(runtime: Runtime) -> list[tuple[str, str | None, float, int]]:
-    """The ad log's billed rows, including the ones still buffered (flushed first)."""
+_Row = TypeVar("_Row")
+
+
+def _ad_log(runtime: Runtime, read: Callable[[Path], list[_Row]]) -> list[_Row]:
+    """The ad log's rows as ``read`` selects them, including the ones still buffered (flushed first)."""
     if runtime.ads is None:
         return []
     runtime.ads.log.flush()
-    return ad_revenue_rows(runtime.ads.log.root)
+    return read(runtime.ads.log.root)
 
 
 def _params_of(runtime: Runtime, surface: str) -> ParamRegistry | None:

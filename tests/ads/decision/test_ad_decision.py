@@ -36,7 +36,15 @@ def test_decide_fills_slots_with_priced_distinct_advertisers_and_a_full_trace() 
         t = d.trace
         assert t["total"] == 400 and sum(t["removed_by_rule"].values()) == 400 - t["eligible"]
         assert t["eligible"] >= t["after_frequency"] >= t["after_pacing"] >= t["winners"]
-        assert set(t["timings_ms"]) == {"eligibility", "frequency", "pacing", "pctr", "auction", "budget"}
+        assert set(t["timings_ms"]) == {
+            "eligibility",
+            "frequency",
+            "pacing",
+            "pctr",
+            "knobs",
+            "auction",
+            "budget",
+        }
         assert len({w.campaign.advertiser_id for w in d.winners}) == len(d.winners)
         for w in d.winners:
             assert 0 < w.price_micros <= w.ad_group.bid_micros
@@ -199,3 +207,38 @@ def test_a_cpc_click_bills_within_its_arms_share(
     day_hard, _ = server.pacer.hard_caps(server.index.campaign_row_of["c1"])
     assert total == int(day_hard * 0.5)
     assert counters.split_spent("c1", w.served.day, "exp:v1:a") == total
+
+
+def test_campaign_knobs_scale_the_arms_bids_and_name_the_campaigns_that_competed() -> None:
+    from feedmix.ads.decision.ad_decision import CampaignKnobs
+    from feedmix.ads.decision.targeting_index import TargetingIndex
+
+    def campaign(cid: str, bid_usd: int) -> tuple[Campaign, AdGroup, list[Ad]]:
+        c = Campaign(cid, f"adv-{cid}", "c", "awareness", "daily", 10**9, NOW - 86_400, NOW + 86_400)
+        g = AdGroup(f"g-{cid}", cid, "g", "cpm", bid_usd * MICROS)
+        return c, g, [Ad(f"a-{cid}", f"g-{cid}", "h", "b", "https://x")]
+
+    # c3 is outside the experiment: it competes but is nobody's exposure
+    snapshot = [campaign("c1", 10), campaign("c2", 8), campaign("c3", 1)]
+    server = AdServer(snapshot, counters=MemorySpendCounters(), frequency=MemoryFrequencyStore(), seed=0)
+    plain = server.decide(_req("u1"), 1)
+    assert [w.campaign.campaign_id for w in plain.winners] == ["c1"] and plain.exposed_campaign_rows.size == 0
+
+    seen: list[TargetingIndex] = []
+
+    def knobs_of(index: TargetingIndex) -> CampaignKnobs:
+        seen.append(index)
+        rows = [index.campaign_row_of[c] for c in ("c1", "c2", "c3")]
+        mult, in_exp = np.ones(len(index.campaign_ids)), np.zeros(len(index.campaign_ids), dtype=bool)
+        mult[rows[1]] = 1.5  # c2 in the treatment arm, c1 in the control
+        in_exp[rows[:2]] = True
+        return CampaignKnobs(mult, in_exp)
+
+    d = server.decide(_req("u2"), 1, knobs=knobs_of)
+    assert seen == [server.index]  # asked for the index the decision read
+    (w,) = d.winners
+    assert w.campaign.campaign_id == "c2"  # 8 x 1.5 = 12 outbids 10
+    # it pays what it takes to beat c1's $10 CPM: above its own listed bid, within the scaled one
+    assert 8 * MICROS < w.price_micros <= 12 * MICROS
+    exposed = sorted(server.index.campaign_ids[r] for r in d.exposed_campaign_rows)
+    assert exposed == ["c1", "c2"] and d.trace["exposed_campaigns"] == 2

@@ -77,6 +77,7 @@ def test_the_estimators_on_a_servers_own_logs(tmp_path: Path, capsys: pytest.Cap
     from feedmix.config import FeedmixConfig
     from feedmix.eval.ope.simulated import estimate_from_logs
     from feedmix.events.schema import Event, EventBatch
+    from feedmix.ranking.model_registry import RegistryError
     from feedmix.serving.runtime import Runtime
 
     cfg = FeedmixConfig(state_dir=str(tmp_path), users=200, ads_enabled=False, feature_log_sample_rate=1.0)
@@ -96,6 +97,9 @@ def test_the_estimators_on_a_servers_own_logs(tmp_path: Path, capsys: pytest.Cap
     finally:
         rt.close()
     got = estimate_from_logs(cfg, {"heuristic_scorer.w_freshness": 3.0}, n_boot=50)
+    # a candidate may be a model version: the replay pins it (an unknown one is refused by name)
+    with pytest.raises(RegistryError, match="no-such"):
+        estimate_from_logs(cfg, {"model_version": "no-such"}, n_boot=10)
     assert got["estimates"]["pages"] == 40 and got["logging_policy_engagement_per_page"] == pytest.approx(1.0)
     assert got["estimates"]["DM"]["estimate"] > 0
     path = tmp_path / "feedmix.toml"
@@ -107,3 +111,13 @@ def test_the_estimators_on_a_servers_own_logs(tmp_path: Path, capsys: pytest.Cap
         "| DR |" in capsys.readouterr().out
         and json.loads(out.read_text())["logged"]["estimates"]["pages"] == 40
     )
+
+
+def test_a_candidate_names_params_a_model_version_or_sources() -> None:
+    from feedmix.eval.ope.simulated import candidate_shadow, run_simulated_ope
+
+    shadow = candidate_shadow({"heuristic_scorer.w_freshness": 3.0, "model_version": "v7"}, ["f.a"])
+    assert shadow["params"] == {"heuristic_scorer.w_freshness": 3.0} and shadow["model_version"] == "v7"
+    assert shadow["noise"] is False and shadow["features"] == ["f.a"]
+    with pytest.raises(ValueError, match=r"candidate\.model_version"):
+        run_simulated_ope(Path("/nonexistent"), candidate={"model_version": "v7"}, progress=False)

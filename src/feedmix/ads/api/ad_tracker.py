@@ -144,23 +144,34 @@ def _log_rows(
 def ad_revenue_rows(log_dir: str | Path) -> list[tuple[str, str | None, float, int]]:
     """Every billed ad event as (user id, request id, time, billed micros): what an experiment's
     revenue per page view sums. Files written before the log had ``billed_micros`` count as 0."""
+    rows = _select(log_dir, "user_id, request_id, ts, billed_micros", "billed_micros > 0")
+    return [(str(u), None if r is None else str(r), float(t), int(m)) for u, r, t, m in rows]
+
+
+def ad_outcome_rows(log_dir: str | Path) -> list[tuple[str, str, float, int]]:
+    """Every tracked ad event as (campaign id, "impression" or "click", time, billed micros): what a
+    campaign-unit experiment counts per campaign."""
+    rows = _select(log_dir, "campaign_id, kind, ts, billed_micros", "TRUE")
+    return [(str(c), str(k), float(t), int(m)) for c, k, t, m in rows]
+
+
+def _select(log_dir: str | Path, columns: str, where: str) -> list[tuple[Any, ...]]:
     files = list_parquet_files(Path(log_dir))
     if not files:
         return []
     con = duckdb.connect(config={"threads": 1})
     try:
-        rows = con.sql(
+        return con.sql(
             f"""
-            SELECT user_id, request_id, ts, billed_micros
+            SELECT {columns}
             FROM read_parquet({sql_file_list(files)}, union_by_name = true)
-            WHERE billed_micros IS NOT NULL AND billed_micros > 0
+            WHERE billed_micros IS NOT NULL AND {where}
             """
         ).fetchall()
-    except duckdb.BinderException:  # only files from before the column existed
+    except duckdb.BinderException:  # only files from before billed_micros existed
         return []
     finally:
         con.close()
-    return [(str(u), None if r is None else str(r), float(t), int(m)) for u, r, t, m in rows]
 
 
 def ad_log_table(log_dir: str | Path) -> pa.Table:

@@ -6,6 +6,7 @@
 2. **frequency** — one read of the user's frequency record, capped ad groups removed;
 3. **pacing** — each remaining ad group's campaign enters with its PI controller's serve
    probability (the shared spend is re-read every ``update_interval_s``, not per request);
+   a campaign-unit experiment's knobs (:class:`CampaignKnobs`) then scale the arms' bids;
 4. **pCTR** — one vectorised score of every remaining ad group at the reference position;
 5. **auction** — GSP over quality-adjusted eCPM with per-slot reserves, one ad per advertiser;
 6. **budget reserve** — the winners' spend is reserved atomically in the shared counters (one
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 import redis
 
 from feedmix.ads.decision.auction import quality_factor, run_auction
@@ -80,6 +82,20 @@ class BudgetSplit:
 
 
 @dataclass(frozen=True)
+class CampaignKnobs:
+    """Per-campaign auction knobs for one index version, by campaign row: what a campaign-unit
+    experiment's arms set. ``in_experiment`` marks the campaigns an experiment randomised (either arm),
+    whose entry into an auction is their exposure."""
+
+    bid_multiplier: npt.NDArray[np.float64]
+    in_experiment: npt.NDArray[np.bool_]
+
+
+#: the knobs for the index a decision reads (None: no campaign is in an experiment)
+KnobsOf = Callable[[TargetingIndex], CampaignKnobs | None]
+
+
+@dataclass(frozen=True)
 class Winner:
     ad: Ad
     ad_group: AdGroup
@@ -97,6 +113,9 @@ class AdDecision:
     trace: dict[str, Any]
     degraded: bool = False
     error: str = ""
+    #: campaign rows (of the index decided on) in a campaign-unit experiment that competed in this
+    #: auction: their exposures
+    exposed_campaign_rows: npt.NDArray[np.int64] = field(default_factory=lambda: np.empty(0, np.int64))
 
 
 @dataclass(frozen=True)
@@ -230,17 +249,19 @@ class AdServer:
         reserve: bool = True,
         split: BudgetSplit | None = None,
         reserve_scale: float = 1.0,
+        knobs: KnobsOf | None = None,
     ) -> AdDecision:
         """The winners of ``req``'s ad slots; never raises (see the failure policy).
 
         ``reserve=False`` (a shadow's dry run) decides the same way but reserves no budget: every
         winner counts as granted, and nothing in the shared counters moves. ``split`` spends from a
         budget-split arm's share of each campaign's budget (and the campaign's whole budget still
-        caps it); ``reserve_scale`` multiplies the slots' reserve prices (an auction experiment's knob).
+        caps it); ``reserve_scale`` multiplies the slots' reserve prices (an auction experiment's knob);
+        ``knobs`` gives campaign-unit experiments' per-campaign knobs for the index decided on.
         """
         trace: dict[str, Any] = {"n_slots": n_slots}
         try:
-            return self._decide(req, n_slots, trace, reserve, split, reserve_scale)
+            return self._decide(req, n_slots, trace, reserve, split, reserve_scale, knobs)
         except (StoreUnavailable, redis.RedisError) as exc:
             trace["degraded_reason"] = "store unavailable"
             return AdDecision([], trace, degraded=True, error=f"{type(exc).__name__}: {exc}")
@@ -256,6 +277,7 @@ class AdServer:
         reserve: bool,
         split: BudgetSplit | None,
         reserve_scale: float,
+        knobs_of: KnobsOf | None,
     ) -> AdDecision:
         serving = self._serving
         index = serving.index
@@ -292,12 +314,24 @@ class AdServer:
         timings["pctr"] = time.perf_counter() - t
 
         t = time.perf_counter()
+        bids = index.bid_micros[rows]
+        knobs = knobs_of(index) if knobs_of is not None and rows.size else None
+        exposed = np.empty(0, np.int64)
+        if knobs is not None:
+            # an automated-bid arm: the campaign's bids scaled in every auction it enters
+            bids = np.rint(bids * knobs.bid_multiplier[camp]).astype(bids.dtype)
+            competed = np.zeros(knobs.in_experiment.shape[0], dtype=bool)
+            competed[camp] = True  # a mask, not a sort: campaigns are few, rows many
+            exposed = np.flatnonzero(competed & knobs.in_experiment).astype(np.int64, copy=False)
+        timings["knobs"] = time.perf_counter() - t
+
+        t = time.perf_counter()
         is_cpm = index.bid_kind[rows] == BID_CPM
         quality = quality_factor(
             pctr, is_cpm, prior_ctr=self.config.prior_ctr, gamma=self.config.quality_gamma
         )
         result = run_auction(
-            bid_micros=index.bid_micros[rows],
+            bid_micros=bids,
             is_cpm=is_cpm,
             pctr=pctr,
             quality=quality,
@@ -377,7 +411,9 @@ class AdServer:
         trace["budget_refused"] = len(granted) - len(winners)
         trace["winners"] = len(winners)
         trace["timings_ms"] = {k: round(v * 1000.0, 4) for k, v in timings.items()}
-        return AdDecision(winners, trace)
+        if exposed.size:
+            trace["exposed_campaigns"] = int(exposed.size)
+        return AdDecision(winners, trace, exposed_campaign_rows=exposed)
 
     def _pick_ad(self, ads: tuple[Ad, ...]) -> Ad:
         """Rotate evenly among an ad group's active ads (creative testing is out of scope)."""

@@ -22,13 +22,13 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from feedmix.ads.decision.ad_decision import AdServer, BudgetSplit
+from feedmix.ads.decision.ad_decision import AdServer, BudgetSplit, KnobsOf
 from feedmix.ads.decision.ad_placement import UNRATED, UNSAFE, BlendParams, blend
 from feedmix.ads.decision.ad_token import AdTokens, TokenPayload
 from feedmix.ads.decision.targeting_index import AdRequest
@@ -127,6 +127,7 @@ class FeedAds:
         debug: bool = False,
         split: BudgetSplit | None = None,
         reserve_scale: float = 1.0,
+        knobs: KnobsOf | None = None,
     ) -> PageAds:
         """Decide and place the ads of a page whose posts are the corpus rows ``post_rows``, in order."""
         c = self.corpus
@@ -150,7 +151,9 @@ class FeedAds:
             nsfw_community=bool(c.over_18[post_rows].all()),
         )
         decision = (
-            self.server.decide(req, room, reserve=not self.dry_run, split=split, reserve_scale=reserve_scale)
+            self.server.decide(
+                req, room, reserve=not self.dry_run, split=split, reserve_scale=reserve_scale, knobs=knobs
+            )
             if room
             else None
         )
@@ -191,6 +194,8 @@ class FeedAds:
                 if kind == "post" or i in by_winner
             ]
             info["served"] = len(placed_ads)
+        if decision is not None and decision.exposed_campaign_rows.size:
+            return PageAds(order, placed_ads, info, decision.exposed_campaign_rows)
         return PageAds(order, placed_ads, info)
 
 
@@ -212,6 +217,8 @@ class PageAds:
     order: list[tuple[str, int]]
     ads: list[PlacedAd]
     info: dict[str, Any]
+    #: campaign rows of a campaign-unit experiment that competed for this page (their exposures)
+    exposed_campaign_rows: npt.NDArray[np.int64] = field(default_factory=lambda: np.empty(0, np.int64))
 
 
 def _slot_rule(params: BlendParams, tier: str) -> str:

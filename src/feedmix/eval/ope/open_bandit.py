@@ -366,7 +366,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--sessions", type=int, default=600, help="simulated sessions logged, and run online as truth"
     )
     p.add_argument(
-        "--candidate", default=None, help="the candidate config's home params, JSON (simulated table)"
+        "--candidate",
+        default=None,
+        help='the candidate: home params as JSON; with --logged also "model_version" or "sources"',
     )
     p.add_argument(
         "--logged",

@@ -211,19 +211,31 @@ def estimate(
     return out
 
 
+#: candidate keys that are not params: a registered ranker version, or another source list
+POLICY_KEYS = ("model_version", "sources")
+
+
+def candidate_shadow(candidate: dict[str, Any], features: list[str]) -> dict[str, Any]:
+    """The shadow config that replays a candidate: its params, and a pinned model version or another
+    source list when it names them (a candidate policy is a config or a model version)."""
+    shadow: dict[str, Any] = {
+        "pipeline": "home",
+        "sample_rate": 1e-6,
+        "params": {k: v for k, v in candidate.items() if k not in POLICY_KEYS},
+        "noise": False,
+        "features": features,
+    }
+    shadow.update({k: candidate[k] for k in POLICY_KEYS if k in candidate})
+    return shadow
+
+
 def _candidate_pages(
     cfg: FeedmixConfig, corpus: RedditCorpus, candidate: dict[str, Any], features: list[str]
 ) -> dict[str, dict[str, Any]]:
     """The logged requests of ``cfg``'s served-feature log replayed under the candidate config."""
     from feedmix.serving.runtime import Runtime
 
-    shadow = {
-        "pipeline": "home",
-        "sample_rate": 1e-6,
-        "params": candidate,
-        "noise": False,
-        "features": features,
-    }
+    shadow = candidate_shadow(candidate, features)
     batch = dataclasses.replace(
         cfg, shadows={"ope": shadow}, index_watch_interval_s=0.0, ranking_watch_interval_s=0.0
     )
@@ -278,6 +290,9 @@ def run_simulated_ope(
 ) -> dict[str, Any]:
     t0 = time.perf_counter()
     candidate = dict(candidate or DEFAULT_CANDIDATE)
+    for key in POLICY_KEYS:
+        if key in candidate:  # the truth is the candidate served online, by params
+            raise ValueError(f"candidate.{key}: the simulated table takes params only (use --logged)")
     corpus = RedditCorpus.load(FeedmixConfig(posts=posts).posts_path())
     cfg = loop_config(
         state_dir / "log", posts=posts, users=users, feature_log_sample_rate=1.0, ads_enabled=False
