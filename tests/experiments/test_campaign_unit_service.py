@@ -90,3 +90,23 @@ def test_treated_campaigns_bid_more_are_exposed_and_analysed_per_campaign(
     assert rows["ad_ctr"]["arms"]["auto_bid"]["value"] == pytest.approx(1.0)  # one click per impression
     revenue = rows["ad_revenue_per_campaign"]["arms"]
     assert revenue["auto_bid"]["value"] > 0
+
+
+def test_a_failing_campaign_knob_serves_the_page_with_bids_as_listed(
+    served: tuple[Runtime, TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rt, client = served
+    assert rt.experiments is not None
+    assert client.post("/v1/experiments", json=AUTO_BID, headers=AUTH).status_code == 201
+    assert client.post("/v1/experiments/auto-bid/start", headers=AUTH).status_code == 200
+    rt.experiments.assigner.refresh()
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("knobs exploded")
+
+    monkeypatch.setattr(rt.experiments.assigner.current(), "campaign_arms", broken)
+    body = client.get("/v1/feed", params={"user_id": "u0001", "limit": 25}).json()
+    assert body["degraded"] is False and body["failed_components"] == []
+    assert any(item["kind"] == "ad" for item in body["items"])  # the auction ran on the listed bids
+    rt.executor.drain_side_effects()
+    assert not [x for x in scan(rt.experiments.exposure_log) if x.experiment == "auto-bid"]
