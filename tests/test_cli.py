@@ -56,6 +56,7 @@ EXPECTED = {
         "experiments analyze",
     },
     "feedmix.shadow.cli": {"shadow", "shadow report", "shadow gate"},
+    "feedmix.signals.cli": {"signals", "signals label", "signals eval"},
     "feedmix.features.cli": {"features", "features list", "features training-set"},
     "feedmix.retrieval.cli": {"index", "index build"},
 }

@@ -33,6 +33,7 @@ FLOORS: list[set[str]] = [
     {"serving"},
     {"products", "components"},
     {"ranking", "ads"},
+    {"signals"},
     {"users", "retrieval", "features", "experiments", "shadow"},
     {"testing", "simulation", "config", "events"},
     {"core", "corpus", "console", "command_forwarding", "stores", "operator_key", "sql"},

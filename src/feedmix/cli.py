@@ -20,6 +20,7 @@ from feedmix.ranking import cli as ranking_cli
 from feedmix.retrieval import cli as retrieval_cli
 from feedmix.serving import cli as serving_cli
 from feedmix.shadow import cli as shadow_cli
+from feedmix.signals import cli as signals_cli
 from feedmix.simulation import cli as simulation_cli
 
 #: who registers which commands, in help order
@@ -32,6 +33,7 @@ COMMAND_GROUPS = (
     ads_cli,  # ads
     experiments_cli,  # experiments
     shadow_cli,  # shadow
+    signals_cli,  # signals
     features_cli,  # features
     retrieval_cli,  # index
 )
