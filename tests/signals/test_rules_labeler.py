@@ -106,3 +106,8 @@ def test_probabilities_are_distributions(labeler: RulesLabeler) -> None:
     ):
         assert m.shape == (2, width)
         np.testing.assert_allclose(m.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_a_brand_and_its_model_are_one_mention(labeler: RulesLabeler) -> None:
+    rec = _one(labeler, "Sennheiser HD600 or Galaxy S4 case?", "headphones")
+    assert [p["text"] for p in rec["products"]] == ["Sennheiser HD600", "Galaxy S4"]

@@ -48,13 +48,15 @@ class BrandGazetteer:
 
     def find(self, text: str) -> list[Mention]:
         out: list[Mention] = []
-        for m in self._pattern.finditer(text):
+        pos = 0
+        while (m := self._pattern.search(text, pos)) is not None:
             brand, category = self.entries[m.group(1).lower()]
             end = m.end()
             tail = _MODEL.match(text, end)
             if tail:
                 end = tail.end()
             out.append(Mention(m.start(), end, text[m.start() : end], brand, category))
+            pos = end  # the model designation is part of this mention, not the start of another
         return out
 
     @classmethod
