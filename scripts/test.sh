@@ -4,7 +4,7 @@
 # missing, and fail when CI=true.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. scripts/_setup.sh
+FEEDMIX_EXTRAS="${FEEDMIX_EXTRAS:-dev,teacher}" . scripts/_setup.sh
 . scripts/_promtool.sh
 . scripts/_chromium.sh
 echo "== ruff" && .venv/bin/ruff check src tests scripts && .venv/bin/ruff format --check src tests scripts

@@ -258,6 +258,12 @@ def register(sub: Any) -> None:
         "assignment cost with 20 experiments in 4 layers; request CPU with a 10% shadow against none",
         "feedmix.bench.experiments",
     )
+    _forward(
+        bsub,
+        "signals",
+        "content signals per tier on one core: posts/s, p50/p99 per post, cost per 1,000; backfill wall time",
+        "feedmix.bench.signals",
+    )
     _add_scaling_command(bsub)
 
     _forward(

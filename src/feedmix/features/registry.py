@@ -18,7 +18,9 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 
-Entity = Literal["user", "post", "community", "user_community"]
+#: ``post_signals``: what a post is about (the content signals), keyed by post id like ``post`` but kept in
+#: its own record, since it lives as long as the post and not as long as its engagement windows
+Entity = Literal["user", "post", "community", "user_community", "post_signals"]
 Dtype = Literal["float32", "int64", "bool"]
 ENTITIES: tuple[Entity, ...] = get_args(Entity)
 DTYPES: tuple[Dtype, ...] = get_args(Dtype)

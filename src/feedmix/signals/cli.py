@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
+import time
 from typing import Any
 
 
@@ -26,6 +28,32 @@ def register(sub: Any) -> None:
     ev.add_argument("--json", dest="json_out", help="also write the whole report here")
     ev.add_argument("--confusion", action="store_true", help="print the confusion matrices too")
     ev.set_defaults(func=_eval)
+
+    ls_ = ss.add_parser("list", help="the signal registry: every signal, its version, status and producer")
+    ls_.set_defaults(func=_list)
+    sh = ss.add_parser("show", help="one signal: definition, producer and lineage, SLOs against measurements")
+    sh.add_argument("name")
+    sh.set_defaults(func=_show)
+
+    tr = ss.add_parser("train", help="train the teacher (from the judge's labels) or distil the student")
+    tr.add_argument("--tier", required=True, choices=["teacher", "student"])
+    tr.add_argument("--teacher-version", help="the teacher backfill to distil from (default: newest teacher)")
+    tr.add_argument("--threads", type=int, default=2, help="torch threads for the teacher's embeddings")
+    tr.set_defaults(func=_train)
+
+    bf = ss.add_parser("backfill", help="label the whole corpus with a tier (resumable, idempotent)")
+    bf.add_argument("--tier", default=None, help="rules, teacher, student (default: the production tier)")
+    bf.add_argument("--data", default=None, help="posts file or data root (default ../shared/data)")
+    bf.add_argument("--limit", type=int, default=None, help="only the first N posts (a trial run)")
+    bf.add_argument("--shard-size", type=int, default=8192)
+    bf.add_argument(
+        "--online",
+        default=os.environ.get("FEEDMIX_FEATURE_STORE", "none"),
+        help="online store URL for the post_signals features (default $FEEDMIX_FEATURE_STORE, else none)",
+    )
+    bf.add_argument("--threads", type=int, default=2)
+    bf.add_argument("--json", dest="json_out", help="also write the report here")
+    bf.set_defaults(func=_backfill)
 
 
 def _label(args: argparse.Namespace) -> int:
@@ -55,9 +83,126 @@ def _label(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from feedmix.signals.eval_report import evaluate_tiers, format_report
 
-    report = evaluate_tiers(args.tiers, split=args.split)
+    try:
+        report = evaluate_tiers(args.tiers, split=args.split)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"feedmix signals eval: {e}", file=sys.stderr)
+        return 2
     print(format_report(report, confusion=args.confusion))
+    from feedmix.signals.registry import save_report
+    from feedmix.signals.signal_models import state_dir
+
+    save_report(state_dir(), f"eval-{args.split}", report)
     if args.json_out:
         with open(args.json_out, "w") as f:
             json.dump(report, f, indent=1)
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from feedmix.signals import training
+
+    if args.tier == "teacher":
+        training.train_teacher(threads=args.threads, log=lambda m: print(m, file=sys.stderr))
+        return 0
+    from feedmix.signals.signal_archive import SignalArchive
+    from feedmix.signals.signal_models import model_dir, model_meta, read_names, state_dir
+
+    meta = model_meta(model_dir("teacher", args.teacher_version))
+    teacher_version = f"teacher-{meta['version']}"
+    archive = SignalArchive(state_dir(), "teacher", teacher_version)
+    teacher = archive.read()
+    posts = _corpus(None)
+    row = {pid: i for i, pid in enumerate(posts.ids)}
+    missing = [pid for pid in teacher.ids if pid not in row]
+    if missing:
+        print(f"feedmix signals train: {len(missing)} teacher ids are not in the corpus", file=sys.stderr)
+        return 2
+    aligned = posts.take(row[pid] for pid in teacher.ids)
+    print(f"distilling from {len(teacher)} teacher labels ({teacher_version})", file=sys.stderr)
+    names = read_names(model_dir("teacher", meta["version"]) / "names.tsv")
+    training.distill_student(
+        teacher, aligned, teacher_version, names, log=lambda m: print(m, file=sys.stderr)
+    )
+    return 0
+
+
+def _corpus(data: str | None) -> Any:
+    from feedmix.corpus.reddit_corpus import default_data_dir
+    from feedmix.signals.corpus_posts import read_corpus_posts
+
+    return read_corpus_posts(data or default_data_dir())
+
+
+def _backfill(args: argparse.Namespace) -> int:
+    from feedmix.signals.backfill import backfill
+    from feedmix.signals.labelers import make_labeler
+    from feedmix.signals.signal_archive import SignalArchive
+    from feedmix.signals.signal_models import state_dir
+
+    try:
+        labeler = make_labeler(args.tier)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"feedmix signals backfill: {e}", file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    posts = _corpus(args.data)
+    if args.limit is not None:
+        posts = posts.take(range(min(args.limit, len(posts))))
+    read_s = time.perf_counter() - t0
+    online = None
+    if args.online and args.online != "none":
+        from feedmix.features.backends import open_online_store
+        from feedmix.features.signal_definitions import signal_registry
+
+        online = open_online_store(args.online, signal_registry())
+    archive = SignalArchive(state_dir(), labeler.name, labeler.version)
+    try:
+        report = backfill(labeler, posts, archive, shard_size=args.shard_size, online=online).as_dict()
+    except ValueError as e:
+        print(f"feedmix signals backfill: {e}", file=sys.stderr)
+        return 2
+    report["posts_labelled_total"] = archive.rows()
+    report["read_corpus_seconds"] = round(read_s, 2)
+    report["wall_seconds"] = round(time.perf_counter() - t0, 2)
+    report["archive"] = str(archive.dir)
+    print(json.dumps(report, indent=1))
+    if args.json_out:
+        with open(args.json_out, "w") as f:
+            json.dump(report, f, indent=1)
+    if args.limit is None:
+        from feedmix.signals.registry import save_report
+
+        save_report(state_dir(), f"backfill-{labeler.name}", report)
+    if online is not None:
+        online.close()
+    return 0 if report["shards_failed"] == 0 else 1
+
+
+def _list(args: argparse.Namespace) -> int:
+    from feedmix.signals.registry import DEFINITIONS, describe
+    from feedmix.signals.signal_models import state_dir
+
+    rows = [["signal", "version", "status", "owner", "producer", "slo"]]
+    for d in DEFINITIONS:
+        info = describe(d.name, state_dir())
+        breached = [k for k, v in info["slo_status"].items() if v.startswith("BREACHED")]
+        measured = [k for k, v in info["slo_status"].items() if v != "not measured"]
+        slo = f"breached: {', '.join(breached)}" if breached else ("ok" if measured else "not measured")
+        rows.append([d.name, d.version, d.status, d.owner, info["producer"]["model_version"] or "-", slo])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from feedmix.signals.registry import describe
+    from feedmix.signals.signal_models import state_dir
+
+    try:
+        print(json.dumps(describe(args.name, state_dir()), indent=1))
+    except KeyError as e:
+        print(f"feedmix signals show: {e.args[0]}", file=sys.stderr)
+        return 2
     return 0

@@ -23,8 +23,15 @@ def evaluate_tiers(
         "posts": {c: int(dev.mask(split, c).sum()) for c in ("high", "all")},
         "tiers": {},
     }
+    report["unavailable"] = {}
     for tier in tiers or list(TIERS):
-        labeler = make_labeler(tier)
+        try:
+            labeler = make_labeler(tier)
+        except FileNotFoundError as e:
+            if tiers:  # asked for by name: say so loudly
+                raise
+            report["unavailable"][tier] = str(e)
+            continue
         t0 = time.perf_counter()
         signals = labeler.label(dev.posts)
         elapsed = time.perf_counter() - t0
@@ -48,6 +55,8 @@ def format_report(report: dict[str, Any], confusion: bool = False) -> str:
         f"dev set {report['dev_set_digest']} (codebook {report['codebook_digest']}), split {report['split']}:"
         f" {report['posts']['high']} high-confidence posts of {report['posts']['all']}"
     ]
+    for tier, why in report.get("unavailable", {}).items():
+        out.append(f"(tier {tier} not evaluated: {why})")
     heads = ["tier", "items", *AIMS, "category_accuracy", "brand_safety_macro_f1", "intent_ece"]
     rows = [heads]
     for tier, r in report["tiers"].items():

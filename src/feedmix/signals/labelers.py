@@ -24,9 +24,26 @@ def _judge() -> Labeler:
     return JudgeLabeler(RecordedJudge())
 
 
+def _teacher() -> Labeler:
+    from feedmix.signals.signal_models import load_model
+
+    return load_model("teacher")
+
+
+def _student() -> Labeler:
+    from feedmix.signals.signal_models import load_model
+
+    return load_model("student")
+
+
 #: tier name -> constructor; ``judge`` replays the recorded LLM judgements (a live endpoint is configured
 #: with ``feedmix signals judge --url``)
-TIERS: dict[str, Callable[[], Labeler]] = {"rules": _rules, "judge": _judge}
+TIERS: dict[str, Callable[[], Labeler]] = {
+    "rules": _rules,
+    "teacher": _teacher,
+    "student": _student,
+    "judge": _judge,
+}
 
 
 def make_labeler(tier: str | None = None) -> Labeler:

@@ -1,5 +1,5 @@
-"""Product and brand names (``brands.tsv``: surface, normalised brand, category), found in text by one
-compiled alternation, longest name first, on word boundaries, ignoring case.
+"""Product and brand names (``brands.tsv``: surface, normalised brand, category) found in text on whole
+words, ignoring case and punctuation inside a name.
 
 A name followed by a model designation ("Sennheiser HD600", "Galaxy S4", "Nexus 7") is extended over it,
 since the codebook wants the product as written, not only its brand.
@@ -17,7 +17,14 @@ from feedmix.signals.codebook import CATEGORIES
 
 GAZETTEER_PATH = Path(__file__).with_name("brands.tsv")
 #: a model designation right after a name: a token with a digit, or a few known suffixes
-_MODEL = re.compile(r"(?: (?:[A-Za-z]{0,4}-?\d[\w.-]{0,8}|Pro|Plus|Mini|Max|XL|Ultra|Air|Edition))+")
+_TOKEN = re.compile(r"\w+")
+_MODEL = re.compile(
+    r"(?:-\d[\w.]{0,8})?"  # attached: "i7-2600"
+    r"(?: (?:[A-Za-z]{0,4}-?\d[\w.-]{0,8}|I{1,3}V?|IV|VI{0,3}|Pro|Plus|Mini|Max|XL|Ultra|Air|Edition))*"
+)
+#: a title's subtitle after a colon ("Counter Strike: Global Offensive"): capitalised words, for titles only
+_SUBTITLE = re.compile(r": (?:[A-Z0-9][\w'&-]*(?: (?:of|the|and|[A-Z0-9][\w'&-]*)){0,4})")
+_TITLED = frozenset({"Video Games & Software", "Media (books, movies, music)"})
 
 
 @dataclass(frozen=True)
@@ -30,33 +37,57 @@ class Mention:
 
 
 class BrandGazetteer:
+    """Names matched token by token: the text is cut into word tokens once, and only a token that starts
+    some name is looked at further (a dict lookup), so the cost grows with the text, not with the
+    number of names. Punctuation inside a name is not required to match ("Coca-Cola", "Coca Cola")."""
+
     def __init__(self, rows: list[tuple[str, str, str]]) -> None:
-        self.entries: dict[str, tuple[str, str]] = {}
+        self.entries: dict[tuple[str, ...], tuple[str, str]] = {}
         for surface, brand, category in rows:
             if category not in CATEGORIES:
                 raise ValueError(
                     f"gazetteer: {surface!r} has category {category!r}, not one of the codebook's"
                 )
-            self.entries.setdefault(surface.lower(), (brand, category))
-        names = sorted(self.entries, key=len, reverse=True)
-        self._pattern = re.compile(
-            r"(?<![\w])(" + "|".join(re.escape(n) for n in names) + r")(?![\w])", re.IGNORECASE
-        )
+            key = tuple(t.lower() for t in _TOKEN.findall(surface))
+            if key:
+                self.entries.setdefault(key, (brand, category))
+        #: first token -> the names starting with it, longest first
+        self._by_first: dict[str, list[tuple[tuple[str, ...], str, str]]] = {}
+        for key, (brand, category) in self.entries.items():
+            self._by_first.setdefault(key[0], []).append((key, brand, category))
+        for names in self._by_first.values():
+            names.sort(key=lambda e: len(e[0]), reverse=True)
 
     def __len__(self) -> int:
         return len(self.entries)
 
     def find(self, text: str) -> list[Mention]:
+        tokens = list(_TOKEN.finditer(text))
+        words = [t.group().lower() for t in tokens]
         out: list[Mention] = []
-        pos = 0
-        while (m := self._pattern.search(text, pos)) is not None:
-            brand, category = self.entries[m.group(1).lower()]
-            end = m.end()
+        i, n = 0, len(words)
+        while i < n:
+            names = self._by_first.get(words[i])
+            hit = None
+            if names is not None:
+                for key, brand, category in names:
+                    if tuple(words[i : i + len(key)]) == key:
+                        hit = (key, brand, category)
+                        break
+            if hit is None:
+                i += 1
+                continue
+            key, brand, category = hit
+            start, end = tokens[i].start(), tokens[i + len(key) - 1].end()
             tail = _MODEL.match(text, end)
             if tail:
-                end = tail.end()
-            out.append(Mention(m.start(), end, text[m.start() : end], brand, category))
-            pos = end  # the model designation is part of this mention, not the start of another
+                end = tail.end()  # the model designation is part of this mention, not another one
+            if category in _TITLED and (sub := _SUBTITLE.match(text, end)) is not None:
+                end = sub.end()
+            out.append(Mention(start, end, text[start:end], brand, category))
+            i += len(key)
+            while i < n and tokens[i].start() < end:
+                i += 1
         return out
 
     @classmethod

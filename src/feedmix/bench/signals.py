@@ -1,0 +1,147 @@
+"""``feedmix bench signals``: what labelling a post costs, per tier, on one core.
+
+1. **Throughput**: each tier labels a fixed random sample of corpus posts (seed 0) in batches of 1,024,
+   with every thread pool (BLAS, torch) held to one thread: posts per second per core, and the CPU cost
+   of 1,000 posts at ``--core-hour-usd``.
+2. **Latency**: 300 posts labelled one at a time (the streaming path's worst case, no batching): p50,
+   p90, p99 per post.
+3. **Backfill** (``--backfill``): the production tier labels the whole corpus into a scratch state
+   folder (offline archive only), timed from reading the corpus to the last shard. Aim: under 10 minutes
+   here; the student at least 2,000 posts per second per core.
+
+The teacher is slow by design (a transformer per post), so it is measured on ``--teacher-sample`` posts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from feedmix.bench.cost import DEFAULT_CORE_HOUR_USD
+from feedmix.bench.latency_summary import percentiles_ms
+from feedmix.signals.posts import Posts
+
+
+def _sample(posts: Posts, n: int, seed: int = 0) -> Posts:
+    rng = np.random.default_rng(seed)
+    return posts.take(sorted(rng.choice(len(posts), size=min(n, len(posts)), replace=False).tolist()))
+
+
+def measure_tier(tier: str, posts: Posts, latency_posts: int, core_hour_usd: float) -> dict[str, Any]:
+    from feedmix.signals.labelers import make_labeler
+
+    labeler = make_labeler(tier)
+    labeler.label(posts.take(range(min(64, len(posts)))))  # load models, warm caches
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    for start in range(0, len(posts), 1024):
+        labeler.label(posts.take(range(start, min(start + 1024, len(posts)))))
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    samples = []
+    for i in range(min(latency_posts, len(posts))):
+        one = posts.take([i])
+        s = time.perf_counter()
+        labeler.label(one)
+        samples.append(time.perf_counter() - s)
+    return {
+        "model_version": labeler.version,
+        "posts": len(posts),
+        "posts_per_second": round(len(posts) / wall, 1),
+        "cpu_seconds_per_1k_posts": round(cpu / len(posts) * 1000, 3),
+        "usd_per_1k_posts": round(cpu / len(posts) * 1000 / 3600 * core_hour_usd, 8),
+        "per_post_unbatched": percentiles_ms(samples),
+    }
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from threadpoolctl import threadpool_limits
+
+    from feedmix.corpus.reddit_corpus import default_data_dir
+    from feedmix.signals.corpus_posts import read_corpus_posts
+
+    t0 = time.perf_counter()
+    corpus = read_corpus_posts(args.data or default_data_dir())
+    read_s = time.perf_counter() - t0
+    result: dict[str, Any] = {
+        "corpus_posts": len(corpus),
+        "read_corpus_seconds": round(read_s, 2),
+        "tiers": {},
+    }
+    with threadpool_limits(limits=1):
+        for tier in args.tiers:
+            n = args.teacher_sample if tier == "teacher" else args.sample
+            print(f"bench signals: {tier} on {n} posts", file=sys.stderr)
+            try:
+                if tier == "teacher":
+                    import torch
+
+                    torch.set_num_threads(1)
+                result["tiers"][tier] = measure_tier(
+                    tier, _sample(corpus, n), min(args.latency_posts, n), args.core_hour_usd
+                )
+            except FileNotFoundError as e:
+                result["tiers"][tier] = {"unavailable": str(e)}
+    if args.backfill:
+        result["backfill"] = _backfill(corpus, args.backfill_tier, read_s)
+    student = result["tiers"].get("student", {})
+    result["aims"] = {
+        "student_posts_per_second_per_core": {"aim": 2000, "value": student.get("posts_per_second")},
+        "backfill_minutes": {"aim": 10, "value": result.get("backfill", {}).get("wall_minutes")},
+    }
+    return result
+
+
+def _backfill(corpus: Posts, tier: str, read_s: float) -> dict[str, Any]:
+    from feedmix.signals.backfill import backfill
+    from feedmix.signals.labelers import make_labeler
+    from feedmix.signals.signal_archive import SignalArchive
+
+    labeler = make_labeler(tier)
+    with tempfile.TemporaryDirectory(prefix="feedmix-bench-signals-") as scratch:
+        t0 = time.perf_counter()
+        report = backfill(labeler, corpus, SignalArchive(Path(scratch), tier, labeler.version), progress=True)
+        wall = time.perf_counter() - t0 + read_s
+    return {
+        "tier": tier,
+        "model_version": labeler.version,
+        "posts": report.posts_labelled,
+        "wall_seconds": round(wall, 1),
+        "wall_minutes": round(wall / 60, 2),
+        "posts_per_second": report.posts_per_second,
+        "threads": "default (2 cores here)",
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="feedmix bench signals", description=__doc__.splitlines()[0])
+    ap.add_argument("--data", help="posts file or data root (default ../shared/data)")
+    ap.add_argument("--tier", action="append", dest="tiers", help="repeat (default rules, student, teacher)")
+    ap.add_argument("--sample", type=int, default=20_000)
+    ap.add_argument("--teacher-sample", type=int, default=1_000)
+    ap.add_argument("--latency-posts", type=int, default=300)
+    ap.add_argument("--backfill", action="store_true", help="also time a full-corpus backfill")
+    ap.add_argument("--backfill-tier", default="student")
+    ap.add_argument("--core-hour-usd", type=float, default=DEFAULT_CORE_HOUR_USD)
+    ap.add_argument("--out", help="also write the JSON here")
+    args = ap.parse_args(argv)
+    args.tiers = args.tiers or ["rules", "student", "teacher"]
+    result = run(args)
+    text = json.dumps(result, indent=1)
+    print(text)
+    from feedmix.signals.registry import save_report
+    from feedmix.signals.signal_models import state_dir
+
+    save_report(state_dir(), "bench", result)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
