@@ -27,6 +27,10 @@
             (an event-log URL; default sqlite:///<state_dir>/exposures.db), refresh_interval_s (how
             often a serving process checks the store for starts, stops and ramps); the operator key
             of the experiments API is read from $FEEDMIX_OPERATOR_KEY
+[signals]   enabled (POST /v1/posts and the streaming labeller), posts_log (an event-log URL; default
+            sqlite:///<state_dir>/posts.db), tier (the production tier labelling new posts: "student",
+            falling back to "rules" while no student is trained), refine ("teacher": a second, slower
+            pass that refines the values; "": none, the default)
 [observability]  otlp_endpoint (OpenTelemetry traces, a span per request, stage and component, sent
             over OTLP/HTTP to this collector, e.g. "http://127.0.0.1:4318"; "": off, the default),
             service_name (the spans' service.name), trace_sample_rate (share of requests traced)
@@ -102,6 +106,12 @@ _TOML_KEYS: dict[str, dict[str, str]] = {
         "exposure_log": "exposure_log",
         "refresh_interval_s": "experiments_refresh_interval_s",
     },
+    "signals": {
+        "enabled": "signals_enabled",
+        "posts_log": "signals_posts_log",
+        "tier": "signals_tier",
+        "refine": "signals_refine",
+    },
     "observability": {
         "otlp_endpoint": "otlp_endpoint",
         "service_name": "otel_service_name",
@@ -152,6 +162,10 @@ class FeedmixConfig:
     experiments_store: str = ""
     exposure_log: str = ""
     experiments_refresh_interval_s: float = 2.0
+    signals_enabled: bool = True
+    signals_posts_log: str = ""
+    signals_tier: str = "student"
+    signals_refine: str = ""
     otlp_endpoint: str = ""
     otel_service_name: str = "feedmix"
     trace_sample_rate: float = 1.0
@@ -170,6 +184,10 @@ class FeedmixConfig:
             self.ads_store = f"sqlite:///{Path(self.state_dir).resolve() / 'ads.db'}"
         if not self.experiments_store:
             self.experiments_store = f"sqlite:///{Path(self.state_dir).resolve() / 'experiments.db'}"
+        if not self.signals_posts_log:
+            self.signals_posts_log = f"sqlite:///{Path(self.state_dir).resolve() / 'posts.db'}"
+        if self.signals_refine not in ("", "teacher"):
+            raise ConfigFileError(f"signals.refine: {self.signals_refine!r} is not one of '', 'teacher'")
         if not self.exposure_log:
             self.exposure_log = f"sqlite:///{Path(self.state_dir).resolve() / 'exposures.db'}"
         if not 0 <= self.experiments_refresh_interval_s <= 3600:

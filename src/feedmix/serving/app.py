@@ -35,6 +35,7 @@ from feedmix.serving.cursor import Cursor, CursorError
 from feedmix.serving.feed_service import MAX_LIMIT, UnknownCommunity
 from feedmix.serving.runtime import Runtime
 from feedmix.shadow.api import shadows_router
+from feedmix.signals.api import signals_router
 from feedmix.stores.errors import StoreUnavailable
 
 USER_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -323,6 +324,14 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     app.include_router(
         shadows_router(lambda: runtime.config.shadows, Path(runtime.config.state_dir) / "shadow")
+    )
+    signals = runtime.signals
+    app.include_router(
+        signals_router(
+            signals.posts_log if signals is not None else None,
+            signals.streamer if signals is not None else None,
+            Path(runtime.config.state_dir),
+        )
     )
 
     @app.get("/console/shadows", include_in_schema=False)

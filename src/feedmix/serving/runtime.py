@@ -46,6 +46,7 @@ from feedmix.ranking.ranker_loading import PinnedRanker, ranker_handle
 from feedmix.retrieval.served_indexes import RetrievalIndexes
 from feedmix.serving.feed_service import FeedService
 from feedmix.serving.shadow_runner import ShadowRunner, ShadowSpec
+from feedmix.signals.signals_runtime import SignalsRuntime, open_signals
 from feedmix.simulation.population import Population
 from feedmix.stores.backends import open_seen_store, open_session_store
 from feedmix.users.recent_engagements import RecentEngagements
@@ -87,6 +88,8 @@ class Runtime:
     ads: AdsRuntime | None = None
     #: the experiment store, assigner and exposure log (None with ``[experiments] enabled = false``)
     experiments: ExperimentsRuntime | None = None
+    #: new posts in and their signals out (None with ``[signals] enabled = false``)
+    signals: SignalsRuntime | None = None
     #: the config's shadows (None without ``[shadows.<name>]``)
     shadows: ShadowRunner | None = None
 
@@ -130,6 +133,20 @@ class Runtime:
                 else None
             )
             online_store = _opened(stack, open_online_store(cfg.feature_store, default_registry()))
+            signals = (
+                _opened(
+                    stack,
+                    open_signals(
+                        cfg.signals_posts_log,
+                        cfg.feature_store,
+                        cfg.state_dir,
+                        cfg.signals_tier,
+                        cfg.signals_refine,
+                    ),
+                )
+                if cfg.signals_enabled
+                else None
+            )
             # the aggregates are written through to the offline history, so training sets see the
             # values serving saw and when; feed reads go to the online store directly
             offline_history = (
@@ -218,6 +235,7 @@ class Runtime:
                 assets=assets,
                 ads=ads,
                 experiments=experiments,
+                signals=signals,
                 shadows=shadows,
                 resources=stack.pop_all(),
             )
