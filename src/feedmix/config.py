@@ -30,7 +30,10 @@
 [signals]   enabled (POST /v1/posts and the streaming labeller), posts_log (an event-log URL; default
             sqlite:///<state_dir>/posts.db), tier (the production tier labelling new posts: "student",
             falling back to "rules" while no student is trained), refine ("teacher": a second, slower
-            pass that refines the values; "": none, the default)
+            pass that refines the values; "": none, the default), corpus (the served corpus' signals for
+            brand safety and contextual ads: "archive" reads a backfill of the production tier, the
+            default; "label" also labels the corpus in the background when no archive covers it, as
+            `feedmix demo` does; "off")
 [observability]  otlp_endpoint (OpenTelemetry traces, a span per request, stage and component, sent
             over OTLP/HTTP to this collector, e.g. "http://127.0.0.1:4318"; "": off, the default),
             service_name (the spans' service.name), trace_sample_rate (share of requests traced)
@@ -111,6 +114,7 @@ _TOML_KEYS: dict[str, dict[str, str]] = {
         "posts_log": "signals_posts_log",
         "tier": "signals_tier",
         "refine": "signals_refine",
+        "corpus": "signals_corpus",
     },
     "observability": {
         "otlp_endpoint": "otlp_endpoint",
@@ -166,6 +170,7 @@ class FeedmixConfig:
     signals_posts_log: str = ""
     signals_tier: str = "student"
     signals_refine: str = ""
+    signals_corpus: str = "archive"
     otlp_endpoint: str = ""
     otel_service_name: str = "feedmix"
     trace_sample_rate: float = 1.0
@@ -186,6 +191,10 @@ class FeedmixConfig:
             self.experiments_store = f"sqlite:///{Path(self.state_dir).resolve() / 'experiments.db'}"
         if not self.signals_posts_log:
             self.signals_posts_log = f"sqlite:///{Path(self.state_dir).resolve() / 'posts.db'}"
+        if self.signals_corpus not in ("archive", "label", "off"):
+            raise ConfigFileError(
+                f"signals.corpus: {self.signals_corpus!r} is not one of 'archive', 'label', 'off'"
+            )
         if self.signals_refine not in ("", "teacher"):
             raise ConfigFileError(f"signals.refine: {self.signals_refine!r} is not one of '', 'teacher'")
         if not self.exposure_log:

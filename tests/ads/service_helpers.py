@@ -37,6 +37,7 @@ def new_ad_group(
     bid_micros: int = 500_000,
     targeting: dict[str, Any] | None = None,
     frequency_cap: dict[str, Any] | None = None,
+    safety_tier: str | None = None,
 ) -> tuple[dict[str, str], str]:
     """A new advertiser with one running campaign, ad group and ad; its auth headers and ad group id."""
     made = client.post("/v1/ads/advertisers", json={"name": name}, headers=ADMIN)
@@ -59,6 +60,8 @@ def new_ad_group(
         group["targeting"] = targeting
     if frequency_cap is not None:
         group["frequency_cap"] = frequency_cap
+    if safety_tier is not None:
+        group["safety_tier"] = safety_tier
     g = client.post("/v1/ads/ad-groups", json=group, headers=h)
     assert g.status_code == 201, g.text
     a = client.post(

@@ -60,6 +60,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     cfg = FeedmixConfig(host=args.host, port=args.port, posts=args.posts, users=args.users)
     cfg.ads_demo_campaigns = True  # an empty campaign store gets demo campaigns: the feed shows ads
+    cfg.signals_corpus = "label"  # rate the demo's posts once (brand safety, contextual ads), then reuse
     cfg.shed_target_ms = 50.0  # load shedding as in config/feedmix.toml
     if not args.no_shadow:  # as in config/feedmix.toml: `feedmix shadow report no_freshness`
         cfg.shadows = {"no_freshness": dict(DEMO_SHADOW)}

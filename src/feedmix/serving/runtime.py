@@ -46,7 +46,9 @@ from feedmix.ranking.ranker_loading import PinnedRanker, ranker_handle
 from feedmix.retrieval.served_indexes import RetrievalIndexes
 from feedmix.serving.feed_service import FeedService
 from feedmix.serving.shadow_runner import ShadowRunner, ShadowSpec
-from feedmix.signals.signals_runtime import SignalsRuntime, open_signals
+from feedmix.signals.corpus_signals import CorpusSignals
+from feedmix.signals.post_signal_table import PostSignalTable
+from feedmix.signals.signals_runtime import SignalsRuntime, open_signals, production_labeler
 from feedmix.simulation.population import Population
 from feedmix.stores.backends import open_seen_store, open_session_store
 from feedmix.users.recent_engagements import RecentEngagements
@@ -119,6 +121,21 @@ class Runtime:
                 if seeded:
                     log.info("seeded %d demo ad groups into the empty campaign store", seeded)
             ads = _opened(stack, open_ads(cfg, campaigns, corpus)) if cfg.ads_enabled else None
+            if ads is not None and cfg.signals_enabled and cfg.signals_corpus != "off":
+                # brand safety and contextual targeting
+                feed_ads = ads.feed_ads
+
+                def ready(table: PostSignalTable) -> None:
+                    feed_ads.signals = table
+
+                corpus_signals = CorpusSignals(
+                    cfg.posts_path(),
+                    production_labeler(cfg.signals_tier),
+                    Path(cfg.state_dir),
+                    ready,
+                    label_missing=cfg.signals_corpus == "label",
+                )
+                _opened(stack, corpus_signals.start())
             experiments = (
                 _opened(
                     stack,

@@ -47,16 +47,28 @@ def reference_eligible(campaign: Campaign, group: AdGroup, ads: list[Ad], req: A
         return False
     if t.devices and req.device.lower() not in low(t.devices):
         return False
-    return not (t.interests and not low(t.interests) & low(req.interests))
+    if t.interests and not low(t.interests) & low(req.interests):
+        return False
+    if t.intents and not low(t.intents) & low(req.intents):
+        return False
+    if t.categories and not low(t.categories) & low(req.categories):
+        return False
+    return not (t.products and not low(t.products) & low(req.products))
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_eligible_matches_brute_force_on_random_groups_and_requests(seed: int) -> None:
-    snapshot = synthetic_snapshot(600, COMMUNITIES, now=NOW, seed=seed, inactive_share=0.1)
+    snapshot = synthetic_snapshot(
+        600, COMMUNITIES, now=NOW, seed=seed, inactive_share=0.1, contextual_share=0.3
+    )
+    assert any(g.targeting.intents for _, g, _ in snapshot) and any(
+        g.targeting.products for _, g, _ in snapshot
+    )
     index = TargetingIndex.build(snapshot)
     rng = np.random.default_rng(seed + 100)
     for i in range(60):
-        req = random_request(rng, COMMUNITIES, now=NOW + float(rng.integers(-40, 40)) * 86_400 + i * 3600)
+        at = NOW + float(rng.integers(-40, 40)) * 86_400 + i * 3600
+        req = random_request(rng, COMMUNITIES, now=at, contextual=True)
         if i % 7 == 0:
             req = AdRequest(**{**req.__dict__, "nsfw_community": True})
         if i % 11 == 0:
@@ -142,3 +154,23 @@ def test_build_rejects_duplicates_and_reports_size() -> None:
         TargetingIndex.build(snapshot + snapshot)
     index = TargetingIndex.build(synthetic_snapshot(200, COMMUNITIES, now=NOW))
     assert index.nbytes() > 0 and index.build_seconds >= 0
+
+
+def test_contextual_rules_serve_on_pages_with_the_signals_and_explain_says_why_not() -> None:
+    t = Targeting(intents=("recommendation_request",), categories=("Computers",), products=("sennheiser",))
+    index = TargetingIndex.build(_one(t))
+    page = AdRequest(
+        "u1",
+        NOW,
+        intents=("none", "recommendation_request"),
+        categories=("Computers",),
+        products=("sennheiser", "hd600"),
+        brand_safety="safe",
+    )
+    rows, removed = index.eligible(page)
+    assert rows.tolist() == [0] and removed["intent"] == removed["category"] == removed["product"] == 0
+    bare = AdRequest("u1", NOW, brand_safety="safe")  # a page of unlabelled posts
+    rows, removed = index.eligible(bare)
+    assert rows.tolist() == [] and removed["intent"] == 1
+    reasons = index.explain(bare, "g1")
+    assert [r.split(":")[0] for r in reasons] == ["intent", "category", "product"]

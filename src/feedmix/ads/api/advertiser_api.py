@@ -38,7 +38,14 @@ from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, R
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from feedmix.ads.store.asset_store import AssetRejected, AssetStore, AssetTooLarge, is_sha256
 from feedmix.ads.store.campaign_store import CampaignStore, NotFound, ReportRow, totals
@@ -58,6 +65,7 @@ from feedmix.ads.store.model import (
     Status,
     Targeting,
 )
+from feedmix.signals.codebook import CATEGORIES, INTENTS
 
 ADMIN_TOKEN_ENV = "FEEDMIX_ADS_ADMIN_TOKEN"
 MAX_REPORT_DAYS = 366
@@ -154,6 +162,15 @@ class TargetingIn(_Strict):
     exclude_communities: list[Term] = Field(default_factory=list, max_length=500)
     exclude_keywords: list[Term] = Field(default_factory=list, max_length=500)
     exclude_nsfw: bool = True
+    intents: list[Term] = Field(
+        default_factory=list, max_length=6, description="page intents (codebook: review, question, ...)"
+    )
+    categories: list[Term] = Field(
+        default_factory=list, max_length=16, description="product categories (the codebook's 16 names)"
+    )
+    products: list[Term] = Field(
+        default_factory=list, max_length=500, description="products or brands the page mentions"
+    )
 
 
 class FrequencyCapIn(_Strict):
@@ -406,6 +423,11 @@ def advertiser_router(
             for i, name in enumerate(getattr(t, field_name)):
                 if not known_communities(name):
                     raise _invalid(("targeting", field_name, i), f"unknown community {name!r}", name)
+        for field_name, allowed in (("intents", INTENTS), ("categories", CATEGORIES)):
+            for i, name in enumerate(getattr(t, field_name)):
+                if name not in allowed:
+                    where = ("targeting", field_name, i)
+                    raise _invalid(where, f"{name!r} is not one of {list(allowed)}", name)
 
     def check_bid(kind: BidKind, bid: int) -> None:
         floor = floors.for_kind(kind)
@@ -499,6 +521,9 @@ def advertiser_router(
                 exclude_communities=tuple(t.exclude_communities),
                 exclude_keywords=tuple(k.lower() for k in t.exclude_keywords),
                 exclude_nsfw=t.exclude_nsfw,
+                intents=tuple(t.intents),
+                categories=tuple(t.categories),
+                products=tuple(" ".join(p.lower().split()) for p in t.products),
             ),
             frequency_cap=FrequencyCap(body.frequency_cap.max_impressions, body.frequency_cap.window_s),
             safety_tier=body.safety_tier,

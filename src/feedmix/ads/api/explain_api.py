@@ -71,6 +71,14 @@ def explain_router(runtime_ads: AdsRuntime | None, store: CampaignStore) -> APIR
         device: str = "",
         interests: Annotated[str, Query(description="user interests, comma-separated")] = "",
         nsfw_community: bool = False,
+        intents: Annotated[str, Query(description="page intents (content signals), comma-separated")] = "",
+        category: Annotated[
+            list[str] | None, Query(description="page product categories (repeat; names contain commas)")
+        ] = None,
+        products: Annotated[
+            str, Query(description="products/brands the page mentions, comma-separated")
+        ] = "",
+        brand_safety: Annotated[str, Query(pattern="^(safe|unrated|unsafe)$")] = "unrated",
         at: Annotated[float | None, Query(description="unix time to explain at (default: now)")] = None,
     ) -> dict[str, Any]:
         group = store.get_ad_group(ad_group_id, advertiser.advertiser_id)
@@ -88,6 +96,10 @@ def explain_router(runtime_ads: AdsRuntime | None, store: CampaignStore) -> APIR
             device=device,
             interests=_split([interests]),
             nsfw_community=nsfw_community,
+            intents=_split([intents]),
+            categories=tuple(category or ()),
+            products=tuple(p.lower() for p in _split([products])),
+            brand_safety=brand_safety,  # type: ignore[arg-type]
         )
         index = server.index  # one index version for the whole answer
         row = index.row_of.get(ad_group_id)

@@ -29,11 +29,12 @@ import numpy as np
 import numpy.typing as npt
 
 from feedmix.ads.decision.ad_decision import AdServer, BudgetSplit, KnobsOf
-from feedmix.ads.decision.ad_placement import UNRATED, UNSAFE, BlendParams, blend
+from feedmix.ads.decision.ad_placement import SAFE, UNRATED, UNSAFE, BlendParams, blend
 from feedmix.ads.decision.ad_token import AdTokens, TokenPayload
-from feedmix.ads.decision.targeting_index import AdRequest
+from feedmix.ads.decision.targeting_index import AdRequest, BrandSafety
 from feedmix.ads.store.campaign_store import CampaignStore
 from feedmix.corpus.reddit_corpus import RedditCorpus
+from feedmix.signals.post_signal_table import PostSignalTable
 
 log = logging.getLogger(__name__)
 _WORD = re.compile(r"[a-z0-9]{3,}")
@@ -68,6 +69,9 @@ class FeedAds:
         self._watcher: threading.Thread | None = None
         #: run after each campaign refresh on the watcher thread (each failure logged on its own)
         self.also_on_tick: list[Callable[[], object]] = []
+        #: the corpus' content signals (brand safety, intents, categories, products), swapped in whole
+        #: when a labelling run finishes; None: every post unrated and no contextual values
+        self.signals: PostSignalTable | None = None
 
     # -- campaigns -------------------------------------------------------------------------------
 
@@ -111,6 +115,7 @@ class FeedAds:
         caps and delivery move only when tracked events arrive, and a shadow's ads are never shown.)"""
         view = FeedAds(self.server, self.store, self.tokens, self.corpus, revision=self._revision)
         view.dry_run = True
+        view.signals = self.signals
         return view
 
     # -- one page --------------------------------------------------------------------------------
@@ -136,7 +141,8 @@ class FeedAds:
             return PageAds(
                 [("post", i) for i in range(n_posts)], [], {"slots": 0, "served": 0, "degraded": False}
             )
-        safety = np.where(c.over_18[post_rows], UNSAFE, UNRATED)
+        table = self.signals
+        safety = page_safety(c.over_18[post_rows], table.safety_of(post_rows) if table is not None else None)
         # how many ads this page can hold at all: the decision asks for no more (no wasted reservations)
         room = sum(1 for p in blend(safety, ["relaxed"] * n_posts, params).ad_positions if p >= 0)
         ctx = context or {}
@@ -149,6 +155,10 @@ class FeedAds:
             geo=ctx.get("geo", ""),
             device=ctx.get("device", ""),
             nsfw_community=bool(c.over_18[post_rows].all()),
+            brand_safety=best_slot_safety(safety, params.first_position),
+            intents=table.intents_of(post_rows) if table is not None else (),
+            categories=table.categories_of(post_rows) if table is not None else (),
+            products=table.products_of(post_rows) if table is not None else (),
         )
         decision = (
             self.server.decide(
@@ -197,6 +207,37 @@ class FeedAds:
         if decision is not None and decision.exposed_campaign_rows.size:
             return PageAds(order, placed_ads, info, decision.exposed_campaign_rows)
         return PageAds(order, placed_ads, info)
+
+
+#: a post's signal tier (0 safe, 1 sensitive, 2 unsafe, -1 unrated) -> its adjacency safety for placement
+_ADJACENCY = np.array([SAFE, UNRATED, UNSAFE, UNRATED], dtype=np.int64)  # index -1 is the last: unrated
+
+
+def page_safety(over_18: npt.NDArray[np.bool_], tiers: npt.NDArray[np.int8] | None) -> npt.NDArray[np.int64]:
+    """Per post, what may sit next to it: NSFW is unsafe whatever the signals say; a post rated safe by
+    the brand-safety signal admits every tier, a sensitive or unrated one ``standard`` and ``relaxed``
+    ads, an unsafe one none that needs a rated neighbour."""
+    base = (
+        np.full(len(over_18), UNRATED, dtype=np.int64)
+        if tiers is None
+        else _ADJACENCY[tiers.astype(np.int64)]
+    )
+    return np.where(over_18, UNSAFE, base)
+
+
+def best_slot_safety(safety: npt.NDArray[np.int64], first_position: int) -> BrandSafety:
+    """The brand-safety rating of the page's best slot (both neighbours), for the eligibility rule: the
+    blender then checks each slot exactly, so a ``strict`` ad group competes whenever some slot between
+    two safe posts exists."""
+    n = len(safety)
+    best = UNSAFE
+    for k in range(max(first_position, 1), n + 1):
+        after = safety[k] if k < n else SAFE
+        best = max(best, min(int(safety[k - 1]), int(after)))
+        if best == SAFE:
+            break
+    rating: dict[int, BrandSafety] = {SAFE: "safe", UNRATED: "unrated", UNSAFE: "unsafe"}
+    return rating[best]
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,11 @@ reasons an ad group did not serve, not only the first.
 
 Semantics
 ---------
-* Include-lists (communities, keywords, geos, devices, interests): empty means no restriction;
-  otherwise at least one request value must be listed. Matching is case-insensitive.
+* Include-lists (communities, keywords, geos, devices, interests, and the contextual ones: intents,
+  categories, products): empty means no restriction; otherwise at least one request value must be
+  listed. Matching is case-insensitive. The contextual values of a page are its posts' content
+  signals (``feedmix.signals``): a post not labelled yet contributes none, so an ad group that targets
+  an intent does not serve on a page of unlabelled posts.
 * Exclusions: any request community / page keyword in the exclusion list removes the ad group.
 * NSFW: no ad is ever served next to NSFW posts (``request.nsfw_posts``); ad groups with
   ``exclude_nsfw`` also skip pages whose community is NSFW (``request.nsfw_community``).
@@ -68,6 +71,9 @@ RULES: tuple[str, ...] = (
     "geo",
     "device",
     "interest",
+    "intent",
+    "category",
+    "product",
 )
 
 TIER_CODES = {"strict": 0, "standard": 1, "relaxed": 2}
@@ -107,6 +113,10 @@ class AdRequest:
     #: the page's community is NSFW: ad groups with ``exclude_nsfw`` do not serve
     nsfw_community: bool = False
     brand_safety: BrandSafety = "unrated"
+    #: the surrounding posts' content signals: intents, product categories, product/brand names
+    intents: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    products: tuple[str, ...] = ()
 
 
 @dataclass
@@ -237,6 +247,9 @@ class TargetingIndex:
             "geo": _build_dimension([t.geos for t in tg], include=True),
             "device": _build_dimension([t.devices for t in tg], include=True),
             "interest": _build_dimension([t.interests for t in tg], include=True),
+            "intent": _build_dimension([t.intents for t in tg], include=True),
+            "category": _build_dimension([t.categories for t in tg], include=True),
+            "product": _build_dimension([t.products for t in tg], include=True),
         }
         index = cls(
             ad_group_ids=ad_group_ids,
@@ -337,6 +350,12 @@ class TargetingIndex:
             return self.dims["device"].include_mask((req.device,) if req.device else ())
         if rule == "interest":
             return self.dims["interest"].include_mask(req.interests)
+        if rule == "intent":
+            return self.dims["intent"].include_mask(req.intents)
+        if rule == "category":
+            return self.dims["category"].include_mask(req.categories)
+        if rule == "product":
+            return self.dims["product"].include_mask(req.products)
         raise KeyError(rule)
 
     def eligible(self, req: AdRequest) -> tuple[npt.NDArray[np.int64], dict[str, int]]:
@@ -415,6 +434,14 @@ class TargetingIndex:
                 reasons.append(f"device: {req.device!r} not in {list(t.devices)}")
             elif rule == "interest":
                 reasons.append(f"interest: user interests {list(req.interests)} not in {list(t.interests)}")
+            elif rule == "intent":
+                reasons.append(f"intent: page intents {list(req.intents)} not in {list(t.intents)}")
+            elif rule == "category":
+                reasons.append(
+                    f"category: page categories {list(req.categories)} not in {list(t.categories)}"
+                )
+            elif rule == "product":
+                reasons.append(f"product: page products {list(req.products)[:10]} not in {list(t.products)}")
         return reasons
 
     # -- features for pCTR ---------------------------------------------------------------------

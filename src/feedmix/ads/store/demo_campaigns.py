@@ -1,8 +1,9 @@
 """Campaigns for the demo, so `feedmix demo` shows ads in the feed from the first request.
 
 Only into an empty store (an advertiser's real campaigns are never mixed with these), from the same
-seeded generator the benchmarks use, with modest budgets and every ad group at the ``standard``
-brand-safety tier (posts carry no safety ratings yet, so ``strict`` groups could never serve).
+seeded generator the benchmarks use, with modest budgets, the generator's brand-safety tiers (a fifth
+``strict``: they serve between posts the brand-safety signal rated safe) and contextual targeting on
+about a third of the groups (page intents, product categories, products: the content signals).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ def seed_demo_campaigns(store: CampaignStore, corpus: RedditCorpus, now: float, 
     the store already has advertisers)."""
     if store.list_advertisers():
         return 0
-    snapshot = synthetic_snapshot(n_groups, corpus.communities, now=now, seed=7, daily_budget_usd=50.0)
+    snapshot = synthetic_snapshot(
+        n_groups, corpus.communities, now=now, seed=7, daily_budget_usd=50.0, contextual_share=0.3
+    )
     # the store makes the ids (as for any advertiser): the generator's short ids ("a12") are not
     # used, so no demo id can be mistaken for a post id
     advertisers: dict[str, str] = {}
@@ -34,9 +37,7 @@ def seed_demo_campaigns(store: CampaignStore, corpus: RedditCorpus, now: float, 
             created = store.create_campaign(fresh)
             campaigns[campaign.campaign_id] = created.campaign_id
         made_group = store.create_ad_group(
-            dataclasses.replace(
-                group, ad_group_id="", campaign_id=campaigns[campaign.campaign_id], safety_tier="standard"
-            )
+            dataclasses.replace(group, ad_group_id="", campaign_id=campaigns[campaign.campaign_id])
         )
         for ad in ads:
             headline = f"Sponsored: {group.name.replace('ad group', 'offer')}"

@@ -57,6 +57,12 @@ class Targeting:
     exclude_keywords: tuple[str, ...] = ()
     #: never next to NSFW posts is always true; this excludes NSFW *communities* as context too
     exclude_nsfw: bool = True
+    #: contextual targeting by the page's content signals (``feedmix.signals``): the surrounding posts'
+    #: intents and product categories (the codebook's names) and the products or brands they mention
+    #: (lower-cased names, "sennheiser", "galaxy s4")
+    intents: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    products: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ otherwise, so the benchmark's "active ad groups" are what the index actually has
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
@@ -82,9 +83,15 @@ def synthetic_snapshot(
     campaigns_per_advertiser: int = 3,
     inactive_share: float = 0.0,
     daily_budget_usd: float = 500.0,
+    contextual_share: float = 0.0,
 ) -> list[tuple[Campaign, AdGroup, list[Ad]]]:
-    """``n_groups`` ad groups (one ad each) with varied targeting; seeded, so runs compare."""
+    """``n_groups`` ad groups (one ad each) with varied targeting; seeded, so runs compare.
+    ``contextual_share``: about this share of groups target page intents, as many page categories,
+    and half as many products (0, the default, keeps the snapshots every benchmark was measured on)."""
     rng = np.random.default_rng(seed)
+    # contextual targeting (content signals) draws from its own stream, so adding it left every other
+    # draw, and every figure measured on these snapshots before, as it was
+    ctx_rng = np.random.default_rng(seed + 10_000)
     comms = list(communities)
     kws = list(keywords)
     out: list[tuple[Campaign, AdGroup, list[Ad]]] = []
@@ -108,6 +115,7 @@ def synthetic_snapshot(
         cpm = rng.random() < 0.2
         bid = rng.lognormal(np.log(5.0 if cpm else 1.0), 0.5)
         n_comm = 0 if rng.random() < 0.25 else int(rng.integers(1, 6))
+        intents, categories, products = _contextual(ctx_rng, contextual_share)
         targeting = Targeting(
             communities=tuple(rng.choice(comms, size=n_comm, replace=False)) if n_comm else (),
             keywords=tuple(rng.choice(kws, size=int(rng.integers(1, 4)), replace=False))
@@ -120,6 +128,9 @@ def synthetic_snapshot(
             interests=tuple(rng.choice(INTERESTS, size=2, replace=False)) if rng.random() < 0.1 else (),
             exclude_communities=(str(rng.choice(comms)),) if rng.random() < 0.1 else (),
             exclude_keywords=(str(rng.choice(kws)),) if rng.random() < 0.05 else (),
+            intents=intents,
+            categories=categories,
+            products=products,
         )
         schedule: tuple[int, ...] = ()
         if rng.random() < 0.1:  # business hours, Monday to Friday
@@ -148,6 +159,26 @@ def synthetic_snapshot(
     return out
 
 
+#: contextual targeting values the synthetic groups draw from (the codebook's names; common brands)
+CONTEXT_INTENTS = ("review", "recommendation_request", "recommendation", "comparison", "question")
+CONTEXT_CATEGORIES = ("Electronics", "Computers", "Video Games & Software", "Apparel & Accessories", "Other")
+CONTEXT_PRODUCTS = ("sennheiser", "nintendo", "apple", "steam", "nike", "lego", "samsung", "amazon")
+
+
+def _contextual(
+    rng: np.random.Generator, share: float
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(intents, categories, products) of one synthetic ad group."""
+    draws = rng.random(3)
+    intents = tuple(str(x) for x in rng.choice(CONTEXT_INTENTS, size=2, replace=False))
+    products = tuple(str(x) for x in rng.choice(CONTEXT_PRODUCTS, size=2, replace=False))
+    return (
+        intents if draws[0] < share else (),
+        (str(rng.choice(CONTEXT_CATEGORIES)),) if draws[1] < share else (),
+        products if draws[2] < share / 2 else (),
+    )
+
+
 def random_request(
     rng: np.random.Generator,
     communities: Sequence[str],
@@ -155,10 +186,12 @@ def random_request(
     now: float,
     user_id: str | None = None,
     keywords: Sequence[str] = DEFAULT_KEYWORDS,
+    contextual: bool = False,
 ) -> AdRequest:
-    """A home-feed-like page: 1-3 communities, a few title tokens, a geo, a device, interests."""
+    """A home-feed-like page: 1-3 communities, a few title tokens, a geo, a device, interests; with
+    ``contextual``, also the page's intents, categories and products (drawn after everything else)."""
     n_comm = int(rng.integers(1, 4))
-    return AdRequest(
+    req = AdRequest(
         user_id=user_id if user_id is not None else f"u{int(rng.integers(0, 10_000))}",
         now=now,
         communities=tuple(str(c) for c in rng.choice(list(communities), size=n_comm, replace=False)),
@@ -167,4 +200,18 @@ def random_request(
         device=str(rng.choice(DEVICES)),
         interests=tuple(str(i) for i in rng.choice(INTERESTS, size=3, replace=False)),
         brand_safety="safe" if rng.random() < 0.5 else "unrated",
+    )
+    if not contextual:
+        return req
+    return dataclasses.replace(
+        req,
+        intents=tuple(
+            str(x) for x in rng.choice(CONTEXT_INTENTS, size=int(rng.integers(0, 3)), replace=False)
+        ),
+        categories=tuple(
+            str(x) for x in rng.choice(CONTEXT_CATEGORIES, size=int(rng.integers(0, 3)), replace=False)
+        ),
+        products=tuple(
+            str(x) for x in rng.choice(CONTEXT_PRODUCTS, size=int(rng.integers(0, 3)), replace=False)
+        ),
     )

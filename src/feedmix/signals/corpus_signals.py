@@ -1,0 +1,117 @@
+"""The serving corpus' signals, ready for the ads mixer: read from the production tier's archive when a
+backfill of this model version covers the corpus, otherwise labelled once in a background thread (and
+archived, so the next start reads them). Serving does not wait: until the table is ready every post is
+unrated, which is the safe default (``strict`` ad groups wait, contextual groups do not serve).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from feedmix.signals.corpus_posts import read_corpus_posts
+from feedmix.signals.labeler import Labeler
+from feedmix.signals.post_signal_table import PostSignalTable
+from feedmix.signals.posts import Posts
+from feedmix.signals.signal_archive import SignalArchive, corpus_digest
+
+log = logging.getLogger(__name__)
+SHARD = 8192
+
+
+def from_archive(archive: SignalArchive, posts: Posts) -> PostSignalTable | None:
+    """The table, if the archive holds a value for (nearly) every post of the corpus."""
+    if not archive.shards():
+        return None
+    sig = archive.read()
+    table = PostSignalTable.from_signals(sig, posts.ids)
+    return table if table.labelled >= 0.99 * len(posts) else None
+
+
+class CorpusSignals:
+    """Loads or labels the corpus' signals off the request path; ``on_ready`` receives the table."""
+
+    def __init__(
+        self,
+        posts_path: Path,
+        labeler: Labeler,
+        state_dir: Path,
+        on_ready: Callable[[PostSignalTable], None],
+        *,
+        label_missing: bool = False,
+    ) -> None:
+        self.posts_path = posts_path
+        self.labeler = labeler
+        self.state_dir = state_dir
+        self.on_ready = on_ready
+        self.label_missing = label_missing
+        self.table: PostSignalTable | None = None
+        self.error: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="signals-corpus", daemon=True)
+
+    def start(self) -> CorpusSignals:
+        self._thread.start()
+        return self
+
+    def wait(self, timeout_s: float) -> bool:
+        self._thread.join(timeout_s)
+        return self.table is not None
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        t0 = time.perf_counter()
+        try:
+            posts = read_corpus_posts(self.posts_path)
+            table = None
+            for archive in (self._full_archive(), self._slice_archive(posts)):
+                table = from_archive(archive, posts)
+                if table is not None:
+                    break
+            if table is None and self.label_missing:
+                table = self._label(posts)
+            if table is None:
+                log.info(
+                    "signals: no archive of %s covers the corpus; posts stay unrated", self.labeler.version
+                )
+                return
+            self.table = table
+            self.on_ready(table)
+            log.info(
+                "signals: %d of %d corpus posts rated by %s in %.1f s",
+                table.labelled,
+                len(posts),
+                table.model_version,
+                time.perf_counter() - t0,
+            )
+        except Exception as e:  # never take serving down: posts stay unrated
+            self.error = f"{type(e).__name__}: {e}"
+            log.exception("signals: the corpus could not be labelled; posts stay unrated")
+
+    def _full_archive(self) -> SignalArchive:
+        """Where ``feedmix signals backfill`` writes this model version's values for the whole corpus."""
+        return SignalArchive(self.state_dir, self.labeler.name, self.labeler.version)
+
+    def _slice_archive(self, posts: Posts) -> SignalArchive:
+        """Where this class labels a corpus slice (the demo's) the full backfill does not cover."""
+        return SignalArchive(
+            self.state_dir, self.labeler.name, f"{self.labeler.version}@{corpus_digest(posts.ids)}"
+        )
+
+    def _label(self, posts: Posts) -> PostSignalTable | None:
+        """Label the corpus shard by shard into an archive of its own (this corpus slice, this model)."""
+        archive = self._slice_archive(posts)
+        archive.open_run(SHARD, len(posts), corpus_digest(posts.ids))
+        for k in range(0, (len(posts) + SHARD - 1) // SHARD):
+            if self._stop.is_set():
+                return None
+            if not archive.done(k):
+                chunk = posts.take(range(k * SHARD, min((k + 1) * SHARD, len(posts))))
+                archive.write(k, self.labeler.label(chunk))
+        return PostSignalTable.from_signals(archive.read(), posts.ids)
