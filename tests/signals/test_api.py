@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from feedmix.config import FeedmixConfig
 from feedmix.serving.app import create_app
 from feedmix.serving.runtime import Runtime
+from feedmix.signals.post_signal_table import PostSignalTable
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +102,23 @@ def test_the_state_folder_keeps_the_stream_checkpoint(client: TestClient, runtim
     _wait_for(client, "ck1")
     checkpoints = list((Path(runtime.config.state_dir) / "signals" / "stream").glob("*.offset"))
     assert checkpoints and int(checkpoints[0].read_text()) >= 1
+
+
+def test_insights_wait_for_the_corpus_signals_then_answer(client: TestClient, runtime: Runtime) -> None:
+    assert runtime.corpus_signals is not None  # [signals] corpus = "archive": no archive here, so unrated
+    assert client.get("/v1/signals/insights", params={"community": "buildapc"}).status_code == 503
+    table = PostSignalTable.empty(len(runtime.corpus))
+    table.intent[:] = 1
+    table.category[:] = 1
+    runtime.corpus_signals.table = table
+    r = client.get("/v1/signals/insights", params={"community": "buildapc", "period": "year"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    rows = runtime.corpus.community_rows(runtime.corpus.community_id("buildapc"))
+    assert body["labelled_posts"] == len(rows)
+    assert sum(p["intents"]["recommendation_request"] for p in body["periods"]) == len(rows)
+    assert client.get("/v1/signals/insights", params={"community": "nope"}).status_code == 404
+    assert (
+        client.get("/v1/signals/insights", params={"community": "buildapc", "period": "x"}).status_code == 422
+    )
+    runtime.corpus_signals.table = None

@@ -331,6 +331,7 @@ def create_app(runtime: Runtime) -> FastAPI:
             signals.posts_log if signals is not None else None,
             signals.streamer if signals is not None else None,
             Path(runtime.config.state_dir),
+            corpus=lambda: _corpus_signals(runtime),
         )
     )
 
@@ -363,3 +364,17 @@ def _params_of(runtime: Runtime, surface: str) -> ParamRegistry | None:
         if p.surface == surface:
             return p.param_registry
     return None
+
+
+def _corpus_signals(runtime: Runtime) -> Any:
+    """The insights' view of the served corpus: its signal table, community rows and creation times."""
+    loader = runtime.corpus_signals
+    if loader is None or loader.table is None:
+        return None
+    corpus = runtime.corpus
+
+    def rows_of(name: str) -> Any:
+        community = corpus.community_id(name)
+        return None if community is None else corpus.community_rows(community)
+
+    return loader.table, rows_of, corpus.created

@@ -92,6 +92,8 @@ class Runtime:
     experiments: ExperimentsRuntime | None = None
     #: new posts in and their signals out (None with ``[signals] enabled = false``)
     signals: SignalsRuntime | None = None
+    #: the served corpus' signals, loaded or labelled in the background (None: ``[signals] corpus = "off"``)
+    corpus_signals: CorpusSignals | None = None
     #: the config's shadows (None without ``[shadows.<name>]``)
     shadows: ShadowRunner | None = None
 
@@ -121,12 +123,12 @@ class Runtime:
                 if seeded:
                     log.info("seeded %d demo ad groups into the empty campaign store", seeded)
             ads = _opened(stack, open_ads(cfg, campaigns, corpus)) if cfg.ads_enabled else None
-            if ads is not None and cfg.signals_enabled and cfg.signals_corpus != "off":
-                # brand safety and contextual targeting
-                feed_ads = ads.feed_ads
-
+            corpus_signals = None
+            if cfg.signals_enabled and cfg.signals_corpus != "off":
+                # the corpus' content signals: brand safety and contextual targeting, insights
                 def ready(table: PostSignalTable) -> None:
-                    feed_ads.signals = table
+                    if ads is not None:
+                        ads.feed_ads.signals = table
 
                 corpus_signals = CorpusSignals(
                     cfg.posts_path(),
@@ -134,6 +136,7 @@ class Runtime:
                     Path(cfg.state_dir),
                     ready,
                     label_missing=cfg.signals_corpus == "label",
+                    corpus_ids=corpus.id_str,
                 )
                 _opened(stack, corpus_signals.start())
             experiments = (
@@ -253,6 +256,7 @@ class Runtime:
                 ads=ads,
                 experiments=experiments,
                 signals=signals,
+                corpus_signals=corpus_signals,
                 shadows=shadows,
                 resources=stack.pop_all(),
             )

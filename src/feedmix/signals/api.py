@@ -10,11 +10,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from fastapi import APIRouter, HTTPException
 
 from feedmix.events.event_log import EventLog, EventLogUnavailable
 from feedmix.signals import registry
+from feedmix.signals.insights import community_insights
 from feedmix.signals.new_post import NewPost, PostBatch, to_log
+from feedmix.signals.post_signal_table import PostSignalTable
 from feedmix.signals.streaming_labeller import StreamingLabeller
 
 
@@ -23,7 +27,14 @@ def signals_router(
     streamer: StreamingLabeller | None,
     state_dir: Path,
     clock: Callable[[], float] = time.time,
+    corpus: Callable[
+        [],
+        tuple[PostSignalTable, Callable[[str], npt.NDArray[np.int64] | None], npt.NDArray[np.float64]] | None,
+    ]
+    | None = None,
 ) -> APIRouter:
+    """``corpus`` gives the served corpus' signal table, a community name -> rows lookup and the posts'
+    creation times (None while the table is not ready): what the insights endpoint reads."""
     router = APIRouter(tags=["signals"])
 
     @router.post("/v1/posts", status_code=202)
@@ -67,6 +78,22 @@ def signals_router(
         if streamer is None:
             return {"enabled": False}
         return {"enabled": True, "lag": streamer.lag(), "tiers": [p.tier for p in streamer.passes]}
+
+    @router.get("/v1/signals/insights")
+    def insights(community: str, period: str = "month", top: int = 10) -> dict[str, Any]:
+        """A community's intent and category mix and its most mentioned products, per period."""
+        source = corpus() if corpus is not None else None
+        if source is None:
+            raise HTTPException(503, "the corpus' signals are not ready (labelling or not configured)")
+        table, rows_of, created = source
+        rows = rows_of(community)
+        if rows is None:
+            raise HTTPException(404, f"unknown community {community!r}")
+        try:
+            out = community_insights(table, rows, created, period, max(1, min(top, 100)))
+        except ValueError as e:
+            raise HTTPException(422, str(e)) from None
+        return {"community": community, **out}
 
     @router.get("/v1/signals/{name}")
     def show_signal(name: str) -> dict[str, Any]:

@@ -22,13 +22,12 @@ log = logging.getLogger(__name__)
 SHARD = 8192
 
 
-def from_archive(archive: SignalArchive, posts: Posts) -> PostSignalTable | None:
-    """The table, if the archive holds a value for (nearly) every post of the corpus."""
+def from_archive(archive: SignalArchive, ids: list[str]) -> PostSignalTable | None:
+    """The table over ``ids``, if the archive holds a value for (nearly) every one of them."""
     if not archive.shards():
         return None
-    sig = archive.read()
-    table = PostSignalTable.from_signals(sig, posts.ids)
-    return table if table.labelled >= 0.99 * len(posts) else None
+    table = PostSignalTable.from_signals(archive.read(), ids)
+    return table if table.labelled >= 0.99 * len(ids) else None
 
 
 class CorpusSignals:
@@ -42,12 +41,16 @@ class CorpusSignals:
         on_ready: Callable[[PostSignalTable], None],
         *,
         label_missing: bool = False,
+        corpus_ids: list[str] | None = None,
     ) -> None:
+        """``corpus_ids``: the rows the table is aligned with (the serving corpus' ids; default the
+        posts file's order)."""
         self.posts_path = posts_path
         self.labeler = labeler
         self.state_dir = state_dir
         self.on_ready = on_ready
         self.label_missing = label_missing
+        self.corpus_ids = corpus_ids
         self.table: PostSignalTable | None = None
         self.error: str | None = None
         self._stop = threading.Event()
@@ -69,13 +72,15 @@ class CorpusSignals:
         t0 = time.perf_counter()
         try:
             posts = read_corpus_posts(self.posts_path)
+            ids = self.corpus_ids if self.corpus_ids is not None else posts.ids
             table = None
             for archive in (self._full_archive(), self._slice_archive(posts)):
-                table = from_archive(archive, posts)
+                table = from_archive(archive, ids)
                 if table is not None:
                     break
             if table is None and self.label_missing:
-                table = self._label(posts)
+                labelled = self._label(posts)
+                table = PostSignalTable.from_signals(labelled.read(), ids) if labelled is not None else None
             if table is None:
                 log.info(
                     "signals: no archive of %s covers the corpus; posts stay unrated", self.labeler.version
@@ -104,7 +109,7 @@ class CorpusSignals:
             self.state_dir, self.labeler.name, f"{self.labeler.version}@{corpus_digest(posts.ids)}"
         )
 
-    def _label(self, posts: Posts) -> PostSignalTable | None:
+    def _label(self, posts: Posts) -> SignalArchive | None:
         """Label the corpus shard by shard into an archive of its own (this corpus slice, this model)."""
         archive = self._slice_archive(posts)
         archive.open_run(SHARD, len(posts), corpus_digest(posts.ids))
@@ -114,4 +119,4 @@ class CorpusSignals:
             if not archive.done(k):
                 chunk = posts.take(range(k * SHARD, min((k + 1) * SHARD, len(posts))))
                 archive.write(k, self.labeler.label(chunk))
-        return PostSignalTable.from_signals(archive.read(), posts.ids)
+        return archive
