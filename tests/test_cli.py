@@ -61,6 +61,7 @@ EXPECTED = {
         "signals",
         "signals label",
         "signals eval",
+        "signals judge",
         "signals list",
         "signals show",
         "signals train",

@@ -53,3 +53,59 @@ def test_eval_prints_every_tier_and_writes_the_report(
     assert rules["high"]["n"] == report["posts"]["high"] < rules["all"]["n"]
     assert 0.0 <= rules["high"]["headline"]["intent_macro_f1"] <= 1.0
     assert set(rules["aims"]) == {"intent_macro_f1", "commercial_f1", "sentiment_accuracy", "entity_f1"}
+
+
+def test_judge_replays_recordings_with_canaries_and_costs(tmp_path: Path, capsys) -> None:
+    from feedmix.signals.devset import DevSet
+
+    dev = DevSet.load()
+    test_rows = [i for i, s in enumerate(dev.split) if s == "test"][:5]
+    posts = tmp_path / "posts.jsonl"
+    posts.write_text(
+        "\n".join(
+            json.dumps(
+                {
+                    "id": dev.posts.ids[i],
+                    "subreddit": dev.posts.subreddit[i],
+                    "title": dev.posts.title[i],
+                    "selftext": dev.posts.selftext[i],
+                    "over_18": bool(dev.posts.over_18[i]),
+                }
+            )
+            for i in test_rows
+        )
+        + "\n"
+    )
+    out, rec = tmp_path / "labels.jsonl", tmp_path / "rec.jsonl"
+    assert main(["signals", "judge", "--in", str(posts), "--out", str(out), "--record", str(rec)]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["answered"] == 5 and summary["canaries"]["right"] == 10 and summary["trusted"]
+    labels = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [x["id"] for x in labels] == [dev.posts.ids[i] for i in test_rows]  # canaries are not output
+    assert len(rec.read_text().splitlines()) == 5
+
+
+def test_a_judge_failing_its_canaries_is_not_trusted(tmp_path: Path, capsys, fake_llm) -> None:
+    llm, url = fake_llm
+    llm.label(
+        {
+            "intent": "none",
+            "sentiment": "neutral",
+            "commercial": False,
+            "products": [],
+            "category": None,
+            "stance": None,
+            "brand_safety": "unsafe",
+            "brand_safety_reason": "violence",
+            "confidence": "high",
+        }
+    )
+    posts = tmp_path / "posts.jsonl"
+    posts.write_text(json.dumps({"id": "p1", "subreddit": "pics", "title": "A cat"}) + "\n")
+    args = ["signals", "judge", "--in", str(posts), "--out", str(tmp_path / "o.jsonl"), "--url", url]
+    args += ["--cache", str(tmp_path / "c.sqlite"), "--price-in", "1", "--price-out", "2"]
+    assert main(args) == 1
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["answered"] == 1 and summary["judge"] == "http:default"
+    assert summary["canaries"]["accuracy"] < 0.8 and not summary["trusted"]
+    assert summary["cost_usd"] > 0

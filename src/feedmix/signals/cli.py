@@ -9,6 +9,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 
@@ -28,6 +29,23 @@ def register(sub: Any) -> None:
     ev.add_argument("--json", dest="json_out", help="also write the whole report here")
     ev.add_argument("--confusion", action="store_true", help="print the confusion matrices too")
     ev.set_defaults(func=_eval)
+
+    jd = ss.add_parser(
+        "judge", help="label posts with an LLM judge (recorded by default, or --url), canaries and costs"
+    )
+    jd.add_argument("--in", dest="inp", required=True, help="posts.jsonl (id, subreddit, title, selftext)")
+    jd.add_argument("--out", required=True, help="labels.jsonl: the judge's answers (schema label-v1)")
+    jd.add_argument("--url", help="an OpenAI-compatible server (vLLM, Ollama, llama.cpp); default: recorded")
+    jd.add_argument("--model", default="default", help="the model name the server expects")
+    jd.add_argument("--api-key-env", default="FEEDMIX_JUDGE_API_KEY", help="env var holding the API key")
+    jd.add_argument("--timeout", type=float, default=30.0, help="seconds per post")
+    jd.add_argument("--price-in", type=float, default=0.0, help="USD per million prompt tokens")
+    jd.add_argument("--price-out", type=float, default=0.0, help="USD per million completion tokens")
+    jd.add_argument("--cache", help="SQLite cache of answers (default <state>/signals/judge_cache.sqlite)")
+    jd.add_argument("--record", help="also append the answers here, for the recorded judge to replay")
+    jd.add_argument("--canaries", type=int, default=10, help="known-answer posts slipped in (0: none)")
+    jd.add_argument("--min-canary-accuracy", type=float, default=0.8)
+    jd.set_defaults(func=_judge)
 
     ls_ = ss.add_parser("list", help="the signal registry: every signal, its version, status and producer")
     ls_.set_defaults(func=_list)
@@ -206,3 +224,74 @@ def _show(args: argparse.Namespace) -> int:
         print(f"feedmix signals show: {e.args[0]}", file=sys.stderr)
         return 2
     return 0
+
+
+def _judge(args: argparse.Namespace) -> int:
+    from feedmix.signals.devset import DevSet
+    from feedmix.signals.judges.canaries import canary_accuracy, pick_canaries
+    from feedmix.signals.judges.judge import Judge
+    from feedmix.signals.judges.prompt import load_prompt
+    from feedmix.signals.judges.recorded_judge import RecordedJudge, record
+    from feedmix.signals.posts import PostError, Posts
+    from feedmix.signals.signal_models import state_dir
+
+    try:
+        posts = Posts.read_jsonl(args.inp)
+    except (PostError, FileNotFoundError) as e:
+        print(f"feedmix signals judge: {e}", file=sys.stderr)
+        return 2
+    prompt = load_prompt()
+    judge: Judge
+    closer = None
+    if args.url:
+        from feedmix.signals.judges.http_judge import HttpJudge, HttpJudgeConfig
+        from feedmix.signals.judges.judge_cache import JudgeCache
+
+        config = HttpJudgeConfig(
+            args.url,
+            args.model,
+            timeout_s=args.timeout,
+            api_key=os.environ.get(args.api_key_env),
+            price_input_per_1m=args.price_in,
+            price_output_per_1m=args.price_out,
+        )
+        cache = JudgeCache(args.cache or state_dir() / "signals" / "judge_cache.sqlite")
+        http = HttpJudge(config, cache)
+        judge, closer = http, http.close
+    else:
+        judge = RecordedJudge()
+    canaries, gold = pick_canaries(DevSet.load(), args.canaries) if args.canaries else (posts.take([]), {})
+    asked = Posts.concat(posts, canaries)
+    t0 = time.perf_counter()
+    answers = judge.judge(asked, prompt)
+    wall = time.perf_counter() - t0
+    if closer is not None:
+        closer()
+    mine = answers[: len(posts)]
+    errors: dict[str, int] = {}
+    for j in mine:
+        if j.error is not None:
+            key = j.error.split(":")[0]
+            errors[key] = errors.get(key, 0) + 1
+    with open(args.out, "w", encoding="utf-8") as f:
+        for j in mine:
+            if j.label is not None:
+                f.write(json.dumps(j.label, ensure_ascii=False) + "\n")
+    if args.record:
+        record(mine, Path(args.record))
+    canary = canary_accuracy(answers[len(posts) :], gold) if gold else None
+    trusted = canary is None or (canary["accuracy"] or 0.0) >= args.min_canary_accuracy
+    summary = {
+        "judge": judge.name,
+        "prompt": {"name": prompt.name, "digest": prompt.digest},
+        "posts": len(posts),
+        "answered": sum(1 for j in mine if j.ok),
+        "errors": errors,
+        "cached": sum(1 for j in mine if j.cached),
+        "cost_usd": round(sum(j.cost_usd for j in answers), 6),
+        "seconds": round(wall, 3),
+        "canaries": canary,
+        "trusted": trusted,
+    }
+    print(json.dumps(summary, indent=1))
+    return 0 if trusted else 1

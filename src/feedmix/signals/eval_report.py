@@ -42,7 +42,25 @@ def evaluate_tiers(
             "all": score(signals, dev, dev.mask(split, "all")),
         }
         report["tiers"][tier]["aims"] = meets_aims(report["tiers"][tier]["high"]["headline"])
+    report["pairwise"] = _pairwise()
     return report
+
+
+def _pairwise() -> dict[str, object] | None:
+    """The judge's order-swapped comparison of two tiers on the tuning posts where they disagreed."""
+    import json
+
+    from feedmix.signals.devset import LABELLED_DIR
+    from feedmix.signals.judges.pairwise import order_swap_report, read_verdicts
+    from feedmix.signals.judges.prompt import load_prompt
+
+    path = LABELLED_DIR / "compare-v1-pairs.jsonl"
+    if not path.is_file():
+        return None
+    ids = [json.loads(x)["id"] for x in path.read_text().splitlines() if x.strip()]
+    out: dict[str, object] = {"prompt": "compare-v1", "on": "tuning posts where rules and teacher disagree"}
+    out.update(order_swap_report(read_verdicts(load_prompt("compare-v1").digest), ids, "rules", "teacher"))
+    return out
 
 
 def _table(rows: list[list[str]]) -> str:
@@ -65,6 +83,20 @@ def format_report(report: dict[str, Any], confusion: bool = False) -> str:
             rows.append([tier, subset] + [f"{h[k]:.3f}" for k in heads[2:]])
     rows.append(["aim", "high", *[f">={v:.2f}" for v in AIMS.values()], "", "", ""])
     out += ["", _table(rows)]
+    if report.get("pairwise"):
+        pw = report["pairwise"]
+        out.append(
+            f"\njudge, pairwise ({pw['prompt']}, {pw['on']}): {pw['pairs']} pairs, order-swap flip rate"
+            f" {pw['flip_rate']}; of the verdicts that survived the swap, rules win {pw['rules_win_rate']},"
+            f" teacher {pw['teacher_win_rate']}"
+        )
+    for tier, r in report["tiers"].items():
+        k = r["high"]["kappa"]
+        out.append(
+            f"{tier}: Cohen's kappa with the gold labels (high): intent {k['intent']:.3f},"
+            f" sentiment {k['sentiment']:.3f}, commercial {k['commercial']:.3f},"
+            f" brand safety {k['brand_safety']:.3f}"
+        )
     for tier, r in report["tiers"].items():
         for subset in ("high", "all"):
             rep = r[subset]

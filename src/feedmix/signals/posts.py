@@ -57,6 +57,16 @@ class Posts:
         )
 
     @classmethod
+    def concat(cls, *parts: Posts) -> Posts:
+        return cls(
+            [x for p in parts for x in p.ids],
+            [x for p in parts for x in p.subreddit],
+            [x for p in parts for x in p.title],
+            [x for p in parts for x in p.selftext],
+            np.concatenate([p.over_18 for p in parts]) if parts else np.zeros(0, dtype=bool),
+        )
+
+    @classmethod
     def from_records(cls, records: Iterable[Mapping[str, Any]], where: str = "post") -> Posts:
         ids: list[str] = []
         subs: list[str] = []

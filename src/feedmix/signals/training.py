@@ -81,14 +81,7 @@ def training_labels() -> tuple[Posts, list[dict[str, Any]], dict[str, Any]]:
     dev = DevSet.load()
     tuning = [i for i, s in enumerate(dev.split) if s == "tuning"]
     gold = [json.loads(x) for x in (LABELLED_DIR / "dev_labels.jsonl").read_text().splitlines() if x.strip()]
-    posts = pool.take(keep)
-    both = Posts(
-        posts.ids + [dev.posts.ids[i] for i in tuning],
-        posts.subreddit + [dev.posts.subreddit[i] for i in tuning],
-        posts.title + [dev.posts.title[i] for i in tuning],
-        posts.selftext + [dev.posts.selftext[i] for i in tuning],
-        np.concatenate([posts.over_18, dev.posts.over_18[tuning]]),
-    )
+    both = Posts.concat(pool.take(keep), dev.posts.take(tuning))
     lineage = {
         "training_pool": {"posts": len(keep), "digest": _digest(TRAIN_POSTS)},
         "judge": judge.name,

@@ -40,6 +40,7 @@ def load_prompt(name: str = "label-v1") -> Prompt:
     if not path.is_file():
         raise ValueError(f"prompt {name!r} not found in {PROMPTS_DIR}")
     additions = ADDITIONS_PATH.read_text().split("\n## Fields", 1)[1]
-    schema = SCHEMA_PATH.read_text()
+    schema_path = PROMPTS_DIR / f"{name}.schema.json"
+    schema = (schema_path if schema_path.is_file() else SCHEMA_PATH).read_text()
     text = path.read_text().format(codebook=CODEBOOK_PATH.read_text(), additions=additions, schema=schema)
     return Prompt(name=name, text=text, schema_text=schema)

@@ -19,7 +19,7 @@ RECORDINGS_DIR = Path(__file__).resolve().parent.parent / "labelled" / "judgemen
 
 class RecordedJudge:
     def __init__(self, paths: list[Path] | None = None, name: str | None = None) -> None:
-        self.paths = paths if paths is not None else sorted(RECORDINGS_DIR.glob("*.jsonl"))
+        self.paths = paths if paths is not None else sorted(RECORDINGS_DIR.glob("label-*.jsonl"))
         self._by_key: dict[tuple[str, str], dict[str, Any]] = {}
         judges: set[str] = set()
         for path in self.paths:
