@@ -28,6 +28,13 @@ def register(sub: Any) -> None:
     ev.add_argument("--split", default="test", choices=["test", "tuning", "all"])
     ev.add_argument("--json", dest="json_out", help="also write the whole report here")
     ev.add_argument("--confusion", action="store_true", help="print the confusion matrices too")
+    ev.add_argument(
+        "--proxy",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also score N public clothing reviews (rating as gold)",
+    )
     ev.set_defaults(func=_eval)
 
     jd = ss.add_parser(
@@ -106,6 +113,8 @@ def _eval(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as e:
         print(f"feedmix signals eval: {e}", file=sys.stderr)
         return 2
+    if args.proxy:
+        report["proxy"] = _proxy(report, args.proxy)
     print(format_report(report, confusion=args.confusion))
     from feedmix.signals.registry import save_report
     from feedmix.signals.signal_models import state_dir
@@ -295,3 +304,12 @@ def _judge(args: argparse.Namespace) -> int:
     }
     print(json.dumps(summary, indent=1))
     return 0 if trusted else 1
+
+
+def _proxy(report: dict[str, Any], n: int) -> dict[str, Any]:
+    from feedmix.corpus.reddit_corpus import default_data_dir
+    from feedmix.signals.labelers import make_labeler
+    from feedmix.signals.proxy_eval import load_reviews, score_proxy
+
+    posts, rating, recommended = load_reviews(default_data_dir(), n)
+    return {tier: score_proxy(make_labeler(tier), posts, rating, recommended) for tier in report["tiers"]}

@@ -83,6 +83,10 @@ def format_report(report: dict[str, Any], confusion: bool = False) -> str:
             rows.append([tier, subset] + [f"{h[k]:.3f}" for k in heads[2:]])
     rows.append(["aim", "high", *[f">={v:.2f}" for v in AIMS.values()], "", "", ""])
     out += ["", _table(rows)]
+    if report.get("proxy"):
+        rows = [["proxy: clothing reviews", *next(iter(report["proxy"].values())).keys()]]
+        rows += [[tier, *(str(v) for v in r.values())] for tier, r in report["proxy"].items()]
+        out += ["", _table(rows)]
     if report.get("pairwise"):
         pw = report["pairwise"]
         out.append(
