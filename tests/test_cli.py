@@ -65,6 +65,7 @@ EXPECTED = {
         "signals list",
         "signals show",
         "signals train",
+        "signals promote",
         "signals backfill",
     },
     "feedmix.features.cli": {"features", "features list", "features training-set"},

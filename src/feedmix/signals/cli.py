@@ -54,6 +54,15 @@ def register(sub: Any) -> None:
     jd.add_argument("--min-canary-accuracy", type=float, default=0.8)
     jd.set_defaults(func=_judge)
 
+    pr = ss.add_parser(
+        "promote", help="make a trained version current if its SLOs hold beside the current one"
+    )
+    pr.add_argument("--tier", required=True, choices=["teacher", "student"])
+    pr.add_argument("--version", help="default: the newest trained version")
+    pr.add_argument("--sample", type=int, default=5000, help="corpus posts both versions label (0: none)")
+    pr.add_argument("--force", action="store_true", help="promote despite breaches (recorded as such)")
+    pr.set_defaults(func=_promote)
+
     ls_ = ss.add_parser("list", help="the signal registry: every signal, its version, status and producer")
     ls_.set_defaults(func=_list)
     sh = ss.add_parser("show", help="one signal: definition, producer and lineage, SLOs against measurements")
@@ -313,3 +322,23 @@ def _proxy(report: dict[str, Any], n: int) -> dict[str, Any]:
 
     posts, rating, recommended = load_reviews(default_data_dir(), n)
     return {tier: score_proxy(make_labeler(tier), posts, rating, recommended) for tier in report["tiers"]}
+
+
+def _promote(args: argparse.Namespace) -> int:
+    from feedmix.signals.promotion import promote
+    from feedmix.signals.signal_models import state_dir
+
+    sample = None
+    if args.sample:
+        import numpy as np
+
+        corpus = _corpus(None)
+        rows = np.random.default_rng(0).choice(len(corpus), size=min(args.sample, len(corpus)), replace=False)
+        sample = corpus.take(sorted(rows.tolist()))
+    try:
+        report = promote(args.tier, args.version, state_dir(), sample, force=args.force)
+    except FileNotFoundError as e:
+        print(f"feedmix signals promote: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(report, indent=1))
+    return 0 if report.get("promoted") or report["decision"] == "already current" else 1

@@ -50,8 +50,23 @@ def save_model(
     return final
 
 
+def promoted_version(tier: str, root: Path | None = None) -> str | None:
+    """The version ``feedmix signals promote`` made current for ``tier`` (None: never promoted)."""
+    path = models_root(root) / tier / "PROMOTED"
+    return path.read_text().strip() if path.is_file() else None
+
+
+def set_promoted(tier: str, version: str, root: Path | None = None) -> None:
+    path = models_root(root) / tier / "PROMOTED"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(version + "\n")
+    tmp.replace(path)
+
+
 def model_dir(tier: str, version: str | None = None, root: Path | None = None) -> Path:
+    """The named version, else the promoted one, else the newest (a tier never promoted is in trial)."""
     base = models_root(root) / tier
+    version = version or promoted_version(tier, root)
     if version is not None:
         path = base / version
         if not (path / "model.json").is_file():
