@@ -63,16 +63,25 @@ def set_promoted(tier: str, version: str, root: Path | None = None) -> None:
     tmp.replace(path)
 
 
+#: models shipped inside the package (a small student, so a fresh clone labels with the production tier);
+#: a model trained into the state folder always wins over them
+PACKAGED_MODELS = Path(__file__).resolve().parent / "models"
+
+
+def _versions(base: Path) -> list[Path]:
+    return sorted(p for p in base.glob("*") if (p / "model.json").is_file()) if base.is_dir() else []
+
+
 def model_dir(tier: str, version: str | None = None, root: Path | None = None) -> Path:
-    """The named version, else the promoted one, else the newest (a tier never promoted is in trial)."""
+    """The named version, else the promoted one, else the newest trained here, else the packaged one."""
     base = models_root(root) / tier
     version = version or promoted_version(tier, root)
     if version is not None:
-        path = base / version
-        if not (path / "model.json").is_file():
-            raise FileNotFoundError(f"no {tier} model {version!r} under {base}")
-        return path
-    versions = sorted(p for p in base.glob("*") if (p / "model.json").is_file()) if base.is_dir() else []
+        for where in (base, PACKAGED_MODELS / tier):
+            if (where / version / "model.json").is_file():
+                return where / version
+        raise FileNotFoundError(f"no {tier} model {version!r} under {base}")
+    versions = _versions(base) or _versions(PACKAGED_MODELS / tier)
     if not versions:
         raise FileNotFoundError(
             f"no trained {tier} under {base}: run `feedmix signals train --tier {tier}` first"
@@ -86,7 +95,12 @@ def model_meta(path: Path) -> dict[str, Any]:
 
 
 def load_model(tier: str, version: str | None = None, root: Path | None = None, threads: int = 2) -> Labeler:
-    from feedmix.signals.featurizers import EmbeddingFeaturizer, Featurizer, HashingFeaturizer
+    from feedmix.signals.featurizers import (
+        EmbeddingFeaturizer,
+        Featurizer,
+        HashingFeaturizer,
+        StudentFeaturizer,
+    )
     from feedmix.signals.trained_labeler import TrainedLabeler
 
     path = model_dir(tier, version, root)
@@ -95,6 +109,8 @@ def load_model(tier: str, version: str | None = None, root: Path | None = None, 
     featurizer: Featurizer
     if meta["featurizer"] == "hashing":
         featurizer = HashingFeaturizer(heads.n_features)
+    elif meta["featurizer"] == "hashing+rules":
+        featurizer = StudentFeaturizer(int(meta["n_features"]))
     elif meta["featurizer"] == "minilm+rules":
         featurizer = EmbeddingFeaturizer(threads=threads)
     else:
