@@ -49,7 +49,7 @@ def test_a_new_post_is_labelled_within_seconds(client: TestClient) -> None:
     }
     r = client.post("/v1/posts", json=body)
     assert r.status_code == 202 and r.json() == {"accepted": 2, "duplicates": 0}
-    got = _wait_for(client, "new1")
+    got = client.get("/v1/posts/new1/signals", params={"wait": 10}).json()  # held until labelled
     assert got["intent"] == "comparison" and got["commercial"] is True
     assert got["labelled_at"] - got["received_at"] < 10 and got["model_version"]
     assert _wait_for(client, "new2")["gate"] == "emoji_only"
@@ -118,6 +118,13 @@ def test_insights_wait_for_the_corpus_signals_then_answer(client: TestClient, ru
     assert body["labelled_posts"] == len(rows)
     assert sum(p["intents"]["recommendation_request"] for p in body["periods"]) == len(rows)
     assert client.get("/v1/signals/insights", params={"community": "nope"}).status_code == 404
+    post_id = runtime.corpus.id_str[int(rows[0])]
+    one = client.get(f"/v1/posts/{post_id}/signals").json()
+    assert (
+        one["intent"] == "recommendation_request"
+        and one["category"] == "Computers"
+        and one["tier"] == "corpus"
+    )
     assert (
         client.get("/v1/signals/insights", params={"community": "buildapc", "period": "x"}).status_code == 422
     )

@@ -35,7 +35,7 @@ from feedmix.serving.cursor import Cursor, CursorError
 from feedmix.serving.feed_service import MAX_LIMIT, UnknownCommunity
 from feedmix.serving.runtime import Runtime
 from feedmix.shadow.api import shadows_router
-from feedmix.signals.api import signals_router
+from feedmix.signals.api import CorpusView, signals_router
 from feedmix.stores.errors import StoreUnavailable
 
 USER_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -291,6 +291,11 @@ def create_app(runtime: Runtime) -> FastAPI:
         """Advertiser reporting: spend, impressions, clicks, CTR, CPC and eCPM per campaign per day."""
         return FileResponse(STATIC_DIR / "ads.html")
 
+    @app.get("/console/signals", include_in_schema=False)
+    def signals_console() -> FileResponse:
+        """Signals: label a post, look up any post's signals, the registry's SLOs, community insights."""
+        return FileResponse(STATIC_DIR / "signals.html")
+
     @app.get("/console/experiments", include_in_schema=False)
     def experiments_console() -> FileResponse:
         """Experiments: the list, each one's analysis table and metrics-over-time plot (operator key)."""
@@ -366,15 +371,22 @@ def _params_of(runtime: Runtime, surface: str) -> ParamRegistry | None:
     return None
 
 
-def _corpus_signals(runtime: Runtime) -> Any:
-    """The insights' view of the served corpus: its signal table, community rows and creation times."""
+def _corpus_signals(runtime: Runtime) -> CorpusView | None:
+    """The served corpus seen through its signals, once they are ready."""
     loader = runtime.corpus_signals
     if loader is None or loader.table is None:
         return None
     corpus = runtime.corpus
 
-    def rows_of(name: str) -> Any:
+    def community_rows(name: str) -> Any:
         community = corpus.community_id(name)
         return None if community is None else corpus.community_rows(community)
 
-    return loader.table, rows_of, corpus.created
+    def post_row(post_id: str) -> int | None:
+        try:
+            row = int(corpus.rows_of([int(post_id, 36)])[0])
+        except ValueError:
+            return None
+        return row if row >= 0 else None
+
+    return CorpusView(loader.table, community_rows, corpus.created, post_row)

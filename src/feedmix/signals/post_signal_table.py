@@ -23,6 +23,7 @@ class PostSignalTable:
     intent: npt.NDArray[np.int8]
     category: npt.NDArray[np.int8]
     safety: npt.NDArray[np.int8]
+    sentiment: npt.NDArray[np.int8]
     #: lower-cased brand and product names of each row (empty tuple: none)
     products: list[tuple[str, ...]]
     model_version: str
@@ -34,7 +35,7 @@ class PostSignalTable:
     @classmethod
     def empty(cls, n: int) -> PostSignalTable:
         minus = np.full(n, -1, dtype=np.int8)
-        return cls(minus, minus.copy(), minus.copy(), [()] * n, "", 0)
+        return cls(minus, minus.copy(), minus.copy(), minus.copy(), [()] * n, "", 0)
 
     @classmethod
     def from_signals(cls, sig: PostSignals, corpus_ids: Sequence[str]) -> PostSignalTable:
@@ -47,6 +48,7 @@ class PostSignalTable:
         table.intent[target] = sig.intent[source]
         table.category[target] = sig.category[source]
         table.safety[target] = sig.brand_safety[source]
+        table.sentiment[target] = sig.sentiment[source]
         for i, r in zip(source.tolist(), target.tolist(), strict=True):
             names = {p["text"].lower() for p in sig.products_of(i)}
             names |= {p["brand"].lower() for p in sig.products_of(i) if p["brand"]}
