@@ -73,6 +73,10 @@ def register(sub: Any) -> None:
     tr.add_argument("--tier", required=True, choices=["teacher", "student"])
     tr.add_argument("--teacher-version", help="the teacher backfill to distil from (default: newest teacher)")
     tr.add_argument("--threads", type=int, default=2, help="torch threads for the teacher's embeddings")
+    tr.add_argument("--n-features", type=int, default=2**18, help="the student's hashed feature space")
+    tr.add_argument(
+        "--package", action="store_true", help="write the student into the package (float16), to ship it"
+    )
     tr.set_defaults(func=_train)
 
     bf = ss.add_parser("backfill", help="label the whole corpus with a tier (resumable, idempotent)")
@@ -158,7 +162,13 @@ def _train(args: argparse.Namespace) -> int:
     print(f"distilling from {len(teacher)} teacher labels ({teacher_version})", file=sys.stderr)
     names = read_names(model_dir("teacher", meta["version"]) / "names.tsv")
     training.distill_student(
-        teacher, aligned, teacher_version, names, log=lambda m: print(m, file=sys.stderr)
+        teacher,
+        aligned,
+        teacher_version,
+        names,
+        n_features=args.n_features,
+        log=lambda m: print(m, file=sys.stderr),
+        packaged=args.package,
     )
     return 0
 

@@ -52,12 +52,13 @@ class LinearHeads:
             at += k
         return out
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path, weight_dtype: type[np.floating[Any]] = np.float32) -> None:
+        """``weight_dtype=np.float16`` halves the file (a packaged model); loading casts back to float32."""
         np.savez_compressed(
             path,
             names=np.array(self.names),
             classes=np.array([f"{h}\t" + "\t".join(self.classes[h]) for h in self.names]),
-            weights=self.weights,
+            weights=self.weights.astype(weight_dtype),
             bias=self.bias,
         )
 

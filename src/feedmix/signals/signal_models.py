@@ -11,11 +11,16 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from feedmix.signals.labeler import Labeler
 from feedmix.signals.lexicons.brand_gazetteer import GAZETTEER_PATH, BrandGazetteer
 from feedmix.signals.linear_heads import LinearHeads
 
 TIER_NUMBERS = {"teacher": 1, "student": 2}
+#: models shipped inside the package (a small student, so a fresh clone labels with the production tier);
+#: a model trained into the state folder always wins over them
+PACKAGED_MODELS = Path(__file__).resolve().parent / "models"
 
 
 def state_dir() -> Path:
@@ -33,13 +38,15 @@ def save_model(
     names: list[tuple[str, str, str]],
     meta: dict[str, Any],
     root: Path | None = None,
+    packaged: bool = False,
 ) -> Path:
-    """Written beside its final place and renamed into it, so a reader never sees half a model."""
-    final = models_root(root) / tier / version
+    """Written beside its final place and renamed into it, so a reader never sees half a model.
+    ``packaged``: into the package (``PACKAGED_MODELS``), weights as float16, to ship with the code."""
+    final = (PACKAGED_MODELS if packaged else models_root(root)) / tier / version
     tmp = final.with_name(f".{version}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    heads.save(tmp / "heads.npz")
+    heads.save(tmp / "heads.npz", np.float16 if packaged else np.float32)
     with open(tmp / "names.tsv", "w", encoding="utf-8") as f:
         f.write("surface\tbrand\tcategory\n")
         for row in names:
@@ -61,11 +68,6 @@ def set_promoted(tier: str, version: str, root: Path | None = None) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(version + "\n")
     tmp.replace(path)
-
-
-#: models shipped inside the package (a small student, so a fresh clone labels with the production tier);
-#: a model trained into the state folder always wins over them
-PACKAGED_MODELS = Path(__file__).resolve().parent / "models"
 
 
 def _versions(base: Path) -> list[Path]:

@@ -195,6 +195,7 @@ def distill_student(
     n_features: int = 2**18,
     alphas: tuple[float, ...] = (2e-6, 1e-5, 5e-5),
     log: Any = print,
+    packaged: bool = False,
 ) -> Path:
     """The student learns the teacher's decisions on ``posts`` (aligned with ``teacher``), each weighted
     by the teacher's intent confidence; posts the gate answered teach nothing and are left out. ``names``
@@ -219,7 +220,7 @@ def distill_student(
             INTENTS[k]: int(v) for k, v in Counter(teacher.intent[keep].tolist()).items()
         },
     }
-    path = save_model("student", _version(), heads, names, meta, root)
+    path = save_model("student", _version(), heads, names, meta, root, packaged=packaged)
     log(f"student saved to {path}")
     return path
 
