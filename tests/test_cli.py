@@ -66,6 +66,7 @@ EXPECTED = {
         "signals show",
         "signals train",
         "signals promote",
+        "signals drift",
         "signals backfill",
     },
     "feedmix.features.cli": {"features", "features list", "features training-set"},

@@ -63,6 +63,12 @@ def register(sub: Any) -> None:
     pr.add_argument("--force", action="store_true", help="promote despite breaches (recorded as such)")
     pr.set_defaults(func=_promote)
 
+    dr = ss.add_parser(
+        "drift", help="each signal's label-mix PSI, the corpus' last week against the one before"
+    )
+    dr.add_argument("--tier", default=None, help="whose backfill (default: the production tier)")
+    dr.set_defaults(func=_drift)
+
     ls_ = ss.add_parser("list", help="the signal registry: every signal, its version, status and producer")
     ls_.set_defaults(func=_list)
     sh = ss.add_parser("show", help="one signal: definition, producer and lineage, SLOs against measurements")
@@ -352,3 +358,32 @@ def _promote(args: argparse.Namespace) -> int:
         return 2
     print(json.dumps(report, indent=1))
     return 0 if report.get("promoted") or report["decision"] == "already current" else 1
+
+
+def _drift(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from feedmix.signals.drift import weekly_drift
+    from feedmix.signals.labelers import make_labeler
+    from feedmix.signals.post_signal_table import PostSignalTable
+    from feedmix.signals.registry import save_report
+    from feedmix.signals.signal_archive import SignalArchive
+    from feedmix.signals.signal_models import state_dir
+
+    labeler = make_labeler(args.tier)
+    archive = SignalArchive(state_dir(), labeler.name, labeler.version)
+    if not archive.shards():
+        print(
+            f"feedmix signals drift: no backfill of {labeler.version}: run feedmix signals backfill",
+            file=sys.stderr,
+        )
+        return 2
+    from feedmix.corpus.reddit_corpus import RedditCorpus, default_data_dir
+
+    corpus = RedditCorpus.load(default_data_dir())
+    table = PostSignalTable.from_signals(archive.read(), corpus.id_str)
+    report = {"tier": labeler.name, "model_version": labeler.version}
+    report.update(weekly_drift(table, corpus.created, float(np.max(corpus.created))))
+    save_report(state_dir(), f"drift-{labeler.name}", report)
+    print(json.dumps(report, indent=1))
+    return 0

@@ -194,6 +194,9 @@ def describe(name: str, state: Path) -> dict[str, Any]:
         tier = bench["tiers"][d.producer_tier]
         measured["latency_p99_ms"] = tier.get("per_post_unbatched", {}).get("p99_ms")
         measured["usd_per_1k_posts"] = tier.get("usd_per_1k_posts")
+    drift = _load(state, f"drift-{d.producer_tier}")
+    if drift is not None and d.name in drift.get("psi", {}):
+        measured["psi"] = drift["psi"][d.name]
     backfill = _load(state, f"backfill-{d.producer_tier}")
     if backfill is not None and backfill.get("posts"):
         measured["coverage"] = round(backfill["posts_labelled_total"] / backfill["posts"], 4)
@@ -208,6 +211,7 @@ def _status(slo: SignalSLO, measured: dict[str, Any]) -> dict[str, str]:
         "latency_p99_ms": ("latency_p99_ms", slo.latency_p99_ms, False),
         "usd_per_1k_posts": ("usd_per_1k_posts", slo.usd_per_1k_posts_max, False),
         "coverage": ("coverage", slo.coverage_min, True),
+        "psi": ("psi", slo.psi_max, False),
     }
     out = {}
     for label, (key, bound, at_least) in checks.items():
