@@ -6,7 +6,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from feedmix.signals.codebook import codebook_digest
+import numpy as np
+
+from feedmix.signals import metrics
+from feedmix.signals.codebook import BRAND_SAFETY, INTENTS, SENTIMENTS, codebook_digest
+from feedmix.signals.post_signals import PostSignals
 from feedmix.signals.devset import DevSet
 from feedmix.signals.evaluation import AIMS, meets_aims, score
 from feedmix.signals.labelers import TIERS, make_labeler
@@ -24,6 +28,8 @@ def evaluate_tiers(
         "tiers": {},
     }
     report["unavailable"] = {}
+    judge = make_labeler("judge").label(dev.posts)  # the recorded judge: the agreement every tier is held to
+    split_rows = dev.mask(split, "all")
     for tier in tiers or list(TIERS):
         try:
             labeler = make_labeler(tier)
@@ -42,6 +48,7 @@ def evaluate_tiers(
             "all": score(signals, dev, dev.mask(split, "all")),
         }
         report["tiers"][tier]["aims"] = meets_aims(report["tiers"][tier]["high"]["headline"])
+        report["tiers"][tier]["judge_kappa"] = _kappas(signals, judge, split_rows)
     report["pairwise"] = _pairwise()
     return report
 
@@ -95,9 +102,10 @@ def format_report(report: dict[str, Any], confusion: bool = False) -> str:
             f" teacher {pw['teacher_win_rate']}"
         )
     for tier, r in report["tiers"].items():
-        k = r["high"]["kappa"]
+        k, j = r["high"]["kappa"], r["judge_kappa"]
         out.append(
-            f"{tier}: Cohen's kappa with the gold labels (high): intent {k['intent']:.3f},"
+            f"{tier}: kappa with the judge (all): intent {j['intent']}, commercial {j['commercial']};"
+            f" Cohen's kappa with the gold labels (high): intent {k['intent']:.3f},"
             f" sentiment {k['sentiment']:.3f}, commercial {k['commercial']:.3f},"
             f" brand safety {k['brand_safety']:.3f}"
         )
@@ -135,3 +143,17 @@ def format_report(report: dict[str, Any], confusion: bool = False) -> str:
                 f"  lenient f1 {pr['lenient_f1']:.3f}  ({pr['gold_mentions']} gold mentions)"
             )
     return "\n".join(out)
+
+
+def _kappas(a: PostSignals, b: PostSignals, rows: np.ndarray) -> dict[str, float]:
+    """Cohen's kappa of two producers' decisions on the same posts (a tier against the judge)."""
+    return {
+        "intent": round(metrics.cohen_kappa(a.intent[rows], b.intent[rows], len(INTENTS)), 3),
+        "sentiment": round(metrics.cohen_kappa(a.sentiment[rows], b.sentiment[rows], len(SENTIMENTS)), 3),
+        "commercial": round(
+            metrics.cohen_kappa(a.commercial[rows].astype(int), b.commercial[rows].astype(int), 2), 3
+        ),
+        "brand_safety": round(
+            metrics.cohen_kappa(a.brand_safety[rows], b.brand_safety[rows], len(BRAND_SAFETY)), 3
+        ),
+    }

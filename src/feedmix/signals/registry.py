@@ -187,8 +187,9 @@ def describe(name: str, state: Path) -> dict[str, Any]:
         section, key = _QUALITY_KEY[name]
         measured["quality"] = ev["tiers"][d.producer_tier]["high"][section][key]
         measured["labelled_set_digest"] = ev["dev_set_digest"]
-        if name in ("intent", "sentiment", "commercial", "brand_safety") and "judge" in ev["tiers"]:
-            measured["judge_agreement_source"] = "recorded judge on the dev set"
+        judge_kappa = ev["tiers"][d.producer_tier].get("judge_kappa", {})
+        if name in judge_kappa:
+            measured["judge_kappa"] = judge_kappa[name]
     bench = _load(state, "bench")
     if bench is not None and d.producer_tier in bench.get("tiers", {}):
         tier = bench["tiers"][d.producer_tier]
@@ -212,6 +213,7 @@ def _status(slo: SignalSLO, measured: dict[str, Any]) -> dict[str, str]:
         "usd_per_1k_posts": ("usd_per_1k_posts", slo.usd_per_1k_posts_max, False),
         "coverage": ("coverage", slo.coverage_min, True),
         "psi": ("psi", slo.psi_max, False),
+        "judge_kappa": ("judge_kappa", slo.judge_kappa_min, True),
     }
     out = {}
     for label, (key, bound, at_least) in checks.items():

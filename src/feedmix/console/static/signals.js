@@ -74,7 +74,7 @@
       var tr = document.createElement("tr");
       var st = s.slo_status || {};
       [s.name, s.version, s.status, (s.producer && s.producer.model_version) || "–",
-       st.quality, st.latency_p99_ms, st.usd_per_1k_posts, st.coverage, st.psi].forEach(function (v) { tr.appendChild(cell(v)); });
+       st.quality, st.latency_p99_ms, st.usd_per_1k_posts, st.coverage, st.psi, st.judge_kappa].forEach(function (v) { tr.appendChild(cell(v)); });
       if (Object.keys(st).some(function (k) { return String(st[k]).indexOf("BREACHED") === 0; })) tr.className = "degraded";
       tbody.appendChild(tr);
     });
