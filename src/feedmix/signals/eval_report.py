@@ -10,10 +10,10 @@ import numpy as np
 
 from feedmix.signals import metrics
 from feedmix.signals.codebook import BRAND_SAFETY, INTENTS, SENTIMENTS, codebook_digest
-from feedmix.signals.post_signals import PostSignals
 from feedmix.signals.devset import DevSet
 from feedmix.signals.evaluation import AIMS, meets_aims, score
 from feedmix.signals.labelers import TIERS, make_labeler
+from feedmix.signals.post_signals import PostSignals
 
 
 def evaluate_tiers(
