@@ -19,6 +19,7 @@ from feedmix.features.online_store import OnlineStore
 from feedmix.ranking.model_source import ModelSource
 from feedmix.retrieval.engagement_counts import EngagementCounts
 from feedmix.retrieval.served_indexes import ServedIndex
+from feedmix.signals.corpus_signals import CorpusSignals
 from feedmix.stores.seen_store import SeenStore
 from feedmix.stores.session_store import FeedSessionStore
 from feedmix.users.directory import UserDirectory
@@ -50,3 +51,5 @@ class FeedDeps:
     experiments: AssignerHandle | None = None
     exposures: ExposureLogger | None = None
     request_stats: RequestStats | None = None
+    #: the served corpus' content signals, loaded in the background (None: ``[signals] corpus = "off"``)
+    corpus_signals: CorpusSignals | None = None

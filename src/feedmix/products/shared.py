@@ -17,10 +17,11 @@ USER_CONTEXT: list[Any] = [
     {"type": "session_served_hydrator", "id": "session_served"},
 ]
 
-#: corpus features, then the online store's post, community, user x community and user rows in one
-#: round trip (it needs the ``community`` column the first adds)
+#: corpus features and content signals, then the online store's post, community, user x community and
+#: user rows in one round trip (it needs the ``community`` column the first adds)
 POST_FEATURES: list[Any] = [
     {"type": "post_features_hydrator", "id": "post_features"},
+    {"type": "post_signals_hydrator", "id": "post_signals"},
     {
         "type": "online_features_hydrator",
         "id": "online_features",

@@ -207,6 +207,19 @@ def cmd_train(args: argparse.Namespace) -> int:
     training = TrainingConfig(
         label_window_s=args.label_window, min_rows=args.min_rows, complete_only=not args.include_open_windows
     )
+    from feedmix.ranking.ranker_features import SIGNAL_FEATURES, ranker_feature_names
+
+    signals = None
+    features = tuple(f for f in ranker_feature_names() if not args.no_signals or f not in SIGNAL_FEATURES)
+    if not args.no_signals:
+        from feedmix.signals.corpus_signals import load_corpus_table
+
+        signals = load_corpus_table(cfg.posts_path(), corpus.id_str, Path(cfg.state_dir), cfg.signals_tier)
+        if signals is None and not args.quiet:
+            print(
+                "feedmix train: no content signals for this corpus yet; those features are NaN",
+                file=sys.stderr,
+            )
     try:
         summary = train_ranker(
             args.events or cfg.event_log,
@@ -219,6 +232,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             config=training,
             promote=args.promote,
             progress=not args.quiet,
+            signals=signals,
+            features=features,
         )
     except NotEnoughData as exc:
         print(f"feedmix train: refused: {exc}", file=sys.stderr)
@@ -260,6 +275,11 @@ def register(sub: Any) -> None:
         action="store_true",
         help="keep impressions whose label window has not closed (simulated logs, which post"
         " reactions with the impression)",
+    )
+    p.add_argument(
+        "--no-signals",
+        action="store_true",
+        help="train without the content-signal features (the baseline their AUC change is measured on)",
     )
     p.add_argument("--json", action="store_true")
     p.add_argument("--quiet", action="store_true")

@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from feedmix.features.definitions import default_registry
 from feedmix.features.feature_columns import feature_column
+from feedmix.signals.post_signal_table import PostSignalTable
 
 FloatMatrix = npt.NDArray[np.float32]
 
@@ -41,6 +42,45 @@ CONTEXT_FEATURES: tuple[str, ...] = (
 )
 
 
+#: the content signals of the post (``feedmix.signals``), by corpus row: class codes in the codebook's
+#: order (NaN: not labelled, so LightGBM takes its missing branch), commercial as 0/1, product mentions
+SIGNAL_FEATURES: tuple[str, ...] = (
+    "sig.intent",
+    "sig.sentiment",
+    "sig.commercial",
+    "sig.category",
+    "sig.brand_safety",
+    "sig.products",
+)
+
+
+def signal_features(
+    table: PostSignalTable | None, rows: npt.NDArray[np.int64]
+) -> dict[str, npt.NDArray[np.float32]]:
+    """The signal columns of corpus ``rows``; all NaN without a table (the signals are not ready)."""
+    n = len(rows)
+    if table is None:
+        return {name: np.full(n, np.nan, dtype=np.float32) for name in SIGNAL_FEATURES}
+
+    def code(col: npt.NDArray[np.int8]) -> npt.NDArray[np.float32]:
+        v = col[rows].astype(np.float32)
+        v[v < 0] = np.nan
+        return v
+
+    labelled = table.intent[rows] >= 0
+    products = np.fromiter((len(table.products[int(r)]) for r in rows), dtype=np.float32, count=n)
+    return {
+        "sig.intent": code(table.intent),
+        "sig.sentiment": code(table.sentiment),
+        "sig.commercial": np.where(labelled, (table.category[rows] >= 0).astype(np.float32), np.nan).astype(
+            np.float32
+        ),
+        "sig.category": code(table.category),
+        "sig.brand_safety": code(table.safety),
+        "sig.products": np.where(labelled, products, np.nan).astype(np.float32),
+    }
+
+
 @lru_cache(maxsize=1)
 def online_feature_names() -> tuple[str, ...]:
     """Every registry feature, as the candidate column it is hydrated into (``f.ctr_24h``, ...)."""
@@ -49,8 +89,8 @@ def online_feature_names() -> tuple[str, ...]:
 
 
 def ranker_feature_names() -> tuple[str, ...]:
-    """The default feature list of a newly trained ranker: context first, then online features."""
-    return CONTEXT_FEATURES + online_feature_names()
+    """The default feature list of a newly trained ranker: context, content signals, online features."""
+    return CONTEXT_FEATURES + SIGNAL_FEATURES + online_feature_names()
 
 
 def context_features(

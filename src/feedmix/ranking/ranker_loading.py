@@ -16,7 +16,7 @@ import numpy as np
 from feedmix.ranking.model_handle import ModelHandle
 from feedmix.ranking.model_registry import ModelMeta, ModelRegistry, ModelVersion
 from feedmix.ranking.multitask_ranker import IncompatibleModel, MultiTaskRanker
-from feedmix.ranking.ranker_features import CONTEXT_FEATURES, online_feature_names
+from feedmix.ranking.ranker_features import CONTEXT_FEATURES, SIGNAL_FEATURES, online_feature_names
 from feedmix.ranking.ranker_training import MODEL_NAME
 
 RUNTIMES = ("native", "compiled")
@@ -43,7 +43,7 @@ load_ranker = ranker_loader("native", Path("."))
 
 
 def validate_ranker(model: MultiTaskRanker, meta: ModelMeta) -> None:
-    known = set(CONTEXT_FEATURES) | set(online_feature_names())
+    known = set(CONTEXT_FEATURES) | set(SIGNAL_FEATURES) | set(online_feature_names())
     unknown = [f for f in model.features if f not in known]
     if unknown:
         raise IncompatibleModel(f"this server cannot compute features {unknown}")

@@ -43,8 +43,14 @@ from feedmix.features.post_features import PostFeatures
 from feedmix.ranking.heuristic_formula import heuristic_parts, heuristic_total
 from feedmix.ranking.model_registry import DataWindow, ModelMeta, ModelRegistry, ModelVersion
 from feedmix.ranking.multitask_ranker import HEAD_LABELS, MultiTaskRanker, train_heads
-from feedmix.ranking.ranker_features import context_features, feature_matrix, online_feature_names
+from feedmix.ranking.ranker_features import (
+    context_features,
+    feature_matrix,
+    online_feature_names,
+    signal_features,
+)
 from feedmix.ranking.ranker_features import ranker_feature_names as default_feature_names
+from feedmix.signals.post_signal_table import PostSignalTable
 from feedmix.users.directory import UserDirectory
 from feedmix.users.user_profiles import UserProfiles
 
@@ -92,8 +98,10 @@ def rows_from_table(
     graph: CommunityGraph,
     users: UserDirectory,
     features: tuple[str, ...] | None = None,
+    signals: PostSignalTable | None = None,
 ) -> TrainingRows:
-    """Turn training-set rows into the ranker's matrix (rows of unknown posts are dropped)."""
+    """Turn training-set rows into the ranker's matrix (rows of unknown posts are dropped); ``signals``:
+    the corpus' content signals (None: those columns are NaN, as at serving before they are ready)."""
     features = features or default_feature_names()
     post_rows = corpus.rows_of(post_ids_to_int(table.column("post_id").to_pylist()))
     known = post_rows >= 0
@@ -139,6 +147,7 @@ def rows_from_table(
             user_community_affinity=affinity,
         )
     )
+    columns.update(signal_features(signals, rows))
     for name in online_feature_names():
         if name not in t.column_names:
             continue
@@ -241,8 +250,11 @@ def train_ranker(
     config: TrainingConfig | None = None,
     promote: bool = False,
     progress: bool = True,
+    signals: PostSignalTable | None = None,
+    features: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
-    """Build, train, evaluate, register (and optionally promote); returns a JSON-able summary."""
+    """Build, train, evaluate, register (and optionally promote); returns a JSON-able summary.
+    ``features``: the model's input columns (default ``ranker_feature_names()``)."""
     cfg = config or TrainingConfig()
     say = _reporter(progress)
     t0 = time.perf_counter()
@@ -263,7 +275,7 @@ def train_ranker(
         )
         table = pq.read_table(out)
     say(f"training set: {table.num_rows} impressions ({time.perf_counter() - t0:.1f} s)")
-    rows = rows_from_table(table, corpus, graph, users)
+    rows = rows_from_table(table, corpus, graph, users, features, signals)
     train, valid, test = time_split(len(rows.ts), cfg.valid_fraction, cfg.test_fraction)
     check_enough(rows, cfg, train, test)
     say(f"training {len(HEAD_LABELS)} heads on {train.stop} rows, {len(rows.features)} features")

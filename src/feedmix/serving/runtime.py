@@ -217,6 +217,7 @@ class Runtime:
                 experiments=experiments.assigner if experiments is not None else None,
                 exposures=experiments.exposures if experiments is not None else None,
                 request_stats=experiments.request_stats if experiments is not None else None,
+                corpus_signals=corpus_signals,
             )
             pipelines = build_pipelines(cfg, deps)
             shadows = build_shadows(cfg, deps, corpus)

@@ -54,7 +54,7 @@ class CorpusSignals:
         self.table: PostSignalTable | None = None
         self.error: str | None = None
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="signals-corpus", daemon=True)
+        self._thread = threading.Thread(target=self.run, name="signals-corpus", daemon=True)
 
     def start(self) -> CorpusSignals:
         self._thread.start()
@@ -68,7 +68,8 @@ class CorpusSignals:
         self._stop.set()
         self._thread.join(timeout=10)
 
-    def _run(self) -> None:
+    def run(self) -> None:
+        """Load or label now, on the calling thread (``start`` runs this in the background)."""
         t0 = time.perf_counter()
         try:
             posts = read_corpus_posts(self.posts_path)
@@ -120,3 +121,16 @@ class CorpusSignals:
                 chunk = posts.take(range(k * SHARD, min((k + 1) * SHARD, len(posts))))
                 archive.write(k, self.labeler.label(chunk))
         return archive
+
+
+def load_corpus_table(
+    posts_path: Path, corpus_ids: list[str], state_dir: Path, tier: str
+) -> PostSignalTable | None:
+    """The corpus' signals from an archive of the tier's current model, read now (None: no archive
+    covers the corpus); what training reads, so a model trains on the values serving hydrates."""
+    from feedmix.signals.signals_runtime import production_labeler
+
+    labeler = production_labeler(tier)
+    loader = CorpusSignals(posts_path, labeler, state_dir, lambda table: None, corpus_ids=corpus_ids)
+    loader.run()
+    return loader.table

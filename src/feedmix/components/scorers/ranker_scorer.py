@@ -62,6 +62,7 @@ class RankerScorer(Scorer):
         "num_comments",
         "community",
         "f.*",
+        "sig.*",
     )
     READS_QUERY = ("user.affinity",)
     WRITES = ("score", "p.*", "score.*")
