@@ -20,7 +20,9 @@ def register(sub: Any) -> None:
     lab = ss.add_parser("label", help="label posts given as JSON lines (id, subreddit, title, selftext)")
     lab.add_argument("--in", dest="inp", required=True, help="posts.jsonl ('-' for standard input)")
     lab.add_argument("--out", required=True, help="labels.jsonl ('-' for standard output)")
-    lab.add_argument("--tier", default=None, help="rules (default: the production tier)")
+    lab.add_argument(
+        "--tier", default=None, help="rules, teacher, student, judge (default: the production tier, student)"
+    )
     lab.set_defaults(func=_label)
 
     ev = ss.add_parser("eval", help="per-label P/R/F1, macro-F1, ECE and confusion on the dev set")
@@ -337,7 +339,9 @@ def _proxy(report: dict[str, Any], n: int) -> dict[str, Any]:
     from feedmix.signals.proxy_eval import load_reviews, score_proxy
 
     posts, rating, recommended = load_reviews(default_data_dir(), n)
-    return {tier: score_proxy(make_labeler(tier), posts, rating, recommended) for tier in report["tiers"]}
+    # the judge answers only what was recorded, and no review was: it has nothing to say here
+    tiers = [t for t in report["tiers"] if t != "judge"]
+    return {tier: score_proxy(make_labeler(tier), posts, rating, recommended) for tier in tiers}
 
 
 def _promote(args: argparse.Namespace) -> int:

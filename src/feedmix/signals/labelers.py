@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from feedmix.signals.labeler import Labeler
 
-PRODUCTION_TIER = "rules"
+PRODUCTION_TIER = "student"
 
 
 def _rules() -> Labeler:

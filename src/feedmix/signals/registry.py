@@ -175,10 +175,13 @@ def describe(name: str, state: Path) -> dict[str, Any]:
         out["producer"] = {"tier": d.producer_tier, "model_version": f"{d.producer_tier}-{meta['version']}"}
         out["lineage"] = meta.get("lineage", {})
         if "teacher" in out["lineage"]:
-            teacher = model_meta(
-                model_dir("teacher", out["lineage"]["teacher"].removeprefix("teacher-"), state)
-            )
-            out["lineage"]["teacher_lineage"] = teacher.get("lineage", {})
+            version = out["lineage"]["teacher"].removeprefix("teacher-")
+            try:
+                out["lineage"]["teacher_lineage"] = model_meta(model_dir("teacher", version, state)).get(
+                    "lineage", {}
+                )
+            except FileNotFoundError:  # a packaged student's teacher stays where it was trained
+                out["lineage"]["teacher_lineage"] = "not in this state folder"
     except FileNotFoundError as e:
         out["producer"] = {"tier": d.producer_tier, "model_version": None, "why": str(e)}
     measured: dict[str, Any] = {}
