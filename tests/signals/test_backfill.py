@@ -70,3 +70,38 @@ def test_the_online_features_say_what_the_archive_says(
         assert not read.missing.any()
         online.close()
         archive = SignalArchive(tmp_path / "again", "rules", labeler.version)
+
+
+class FlakyStore:
+    """The memory store, down for its first write."""
+
+    def __init__(self) -> None:
+        self.inner = open_online_store("memory://", signal_registry())
+        self.writes = 0
+
+    def write(self, entity, keys, columns, ts) -> None:  # type: ignore[no-untyped-def]
+        self.writes += 1
+        if self.writes == 1:
+            from feedmix.stores.errors import StoreUnavailable
+
+            raise StoreUnavailable("feature store write: down")
+        self.inner.write(entity, keys, columns, ts)
+
+    def read(self, *a, **k):  # type: ignore[no-untyped-def]
+        return self.inner.read(*a, **k)
+
+
+def test_an_online_store_that_was_down_gets_the_shard_on_the_next_run(tmp_path: Path) -> None:
+    posts = DevSet.load().posts.take(range(200))
+    labeler = RulesLabeler()
+    archive = SignalArchive(tmp_path, "rules", labeler.version)
+    store = FlakyStore()
+    first = backfill(labeler, posts, archive, shard_size=100, online=store, online_name="mem", progress=False)
+    assert first.shards_labelled == 2 and first.online_shards_failed == 1 and first.online_rows_written == 100
+    second = backfill(
+        labeler, posts, archive, shard_size=100, online=store, online_name="mem", progress=False
+    )
+    assert (
+        second.shards_labelled == 0 and second.online_shards_failed == 0 and second.online_rows_written == 100
+    )
+    assert not store.read("post_signals", posts.ids, ["intent"]).missing.any()

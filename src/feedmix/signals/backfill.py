@@ -16,8 +16,10 @@ from typing import Any
 from feedmix.features.online_store import OnlineStore
 from feedmix.signals.labeler import Labeler
 from feedmix.signals.online_signals import ENTITY, feature_columns, rows_to_write
+from feedmix.signals.post_signals import PostSignals
 from feedmix.signals.posts import Posts
 from feedmix.signals.signal_archive import SignalArchive, corpus_digest
+from feedmix.stores.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,7 @@ class BackfillReport:
     shards_failed: int
     posts_labelled: int
     online_rows_written: int
+    online_shards_failed: int
     seconds: float
     posts_per_second: float
     gate_counts: dict[str, int]
@@ -48,13 +51,16 @@ def backfill(
     *,
     shard_size: int = 8192,
     online: OnlineStore | None = None,
+    online_name: str = "",
     progress: bool = True,
 ) -> BackfillReport:
+    """``online_name`` identifies the online store (its URL) in the per-shard markers, so a shard whose
+    online write failed (the store was down) is written again by the next run, from the archive."""
     from tqdm import tqdm
 
     archive.open_run(shard_size, len(posts), corpus_digest(posts.ids))
     n_shards = (len(posts) + shard_size - 1) // shard_size
-    labelled = resumed = failed = posts_done = online_rows = 0
+    labelled = resumed = failed = posts_done = online_rows = online_failed = 0
     gates: dict[str, int] = {}
     busy = 0.0
     bar = tqdm(total=len(posts), unit="post", disable=not progress, desc=f"signals backfill ({labeler.name})")
@@ -62,6 +68,13 @@ def backfill(
         rows = range(k * shard_size, min((k + 1) * shard_size, len(posts)))
         if archive.done(k):
             resumed += 1
+            if online is not None and not archive.online_done(k, online_name):
+                written = _write_online(online, archive.read([k]))
+                if written is None:
+                    online_failed += 1
+                else:
+                    online_rows += written
+                    archive.mark_online(k, online_name)
             bar.update(len(rows))
             continue
         chunk = posts.take(rows)
@@ -76,11 +89,12 @@ def backfill(
         archive.write(k, sig)
         busy += time.perf_counter() - t0
         if online is not None:
-            keep = rows_to_write(sig)
-            cols = {name: values[keep] for name, values in feature_columns(sig).items()}
-            keys = [pid for pid, ok in zip(sig.ids, keep, strict=True) if ok]
-            online.write(ENTITY, keys, cols, time.time())
-            online_rows += len(keys)
+            written = _write_online(online, sig)
+            if written is None:
+                online_failed += 1
+            else:
+                online_rows += written
+                archive.mark_online(k, online_name)
         for g in sig.gate:
             gates[g] = gates.get(g, 0) + 1
         labelled += 1
@@ -97,7 +111,21 @@ def backfill(
         shards_failed=failed,
         posts_labelled=posts_done,
         online_rows_written=online_rows,
+        online_shards_failed=online_failed,
         seconds=round(busy, 3),
         posts_per_second=round(posts_done / busy, 1) if busy else 0.0,
         gate_counts=gates,
     )
+
+
+def _write_online(online: OnlineStore, sig: PostSignals) -> int | None:
+    """Rows written, or None when the store failed (counted; the next run writes the shard again)."""
+    keep = rows_to_write(sig)
+    cols = {name: values[keep] for name, values in feature_columns(sig).items()}
+    keys = [pid for pid, ok in zip(sig.ids, keep, strict=True) if ok]
+    try:
+        online.write(ENTITY, keys, cols, time.time())
+    except StoreUnavailable:
+        log.warning("signals backfill: the online store is unavailable; the shard is written next run")
+        return None
+    return len(keys)

@@ -212,7 +212,9 @@ def _backfill(args: argparse.Namespace) -> int:
         online = open_online_store(args.online, signal_registry())
     archive = SignalArchive(state_dir(), labeler.name, labeler.version)
     try:
-        report = backfill(labeler, posts, archive, shard_size=args.shard_size, online=online).as_dict()
+        report = backfill(
+            labeler, posts, archive, shard_size=args.shard_size, online=online, online_name=args.online
+        ).as_dict()
     except ValueError as e:
         print(f"feedmix signals backfill: {e}", file=sys.stderr)
         return 2
@@ -230,7 +232,7 @@ def _backfill(args: argparse.Namespace) -> int:
         save_report(state_dir(), f"backfill-{labeler.name}", report)
     if online is not None:
         online.close()
-    return 0 if report["shards_failed"] == 0 else 1
+    return 0 if report["shards_failed"] == 0 and report["online_shards_failed"] == 0 else 1
 
 
 def _list(args: argparse.Namespace) -> int:

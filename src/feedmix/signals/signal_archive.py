@@ -58,6 +58,17 @@ class SignalArchive:
     def done(self, shard: int) -> bool:
         return self.shard_path(shard).is_file()
 
+    def online_done(self, shard: int, store: str) -> bool:
+        """Whether this shard's values reached the online store ``store`` (a marker beside the shard)."""
+        return self._online_marker(shard, store).is_file()
+
+    def mark_online(self, shard: int, store: str) -> None:
+        self._online_marker(shard, store).write_text("")
+
+    def _online_marker(self, shard: int, store: str) -> Path:
+        key = hashlib.sha256(store.encode()).hexdigest()[:12]
+        return self.dir / f"part-{shard:05d}.online-{key}"
+
     def shards(self) -> list[int]:
         return sorted(int(p.stem.split("-")[1]) for p in self.dir.glob("part-*.parquet"))
 
