@@ -39,6 +39,7 @@ EXPECTED = {
         "eval retrieval",
         "eval ranking",
         "eval loop",
+        "eval signal-features",
         "eval ope",
         "eval experiments",
     },

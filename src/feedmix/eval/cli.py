@@ -30,6 +30,12 @@ def register(sub: Any) -> None:
     )
     _forward(
         esub,
+        "signal-features",
+        "simulated Reddit: the ranker's per-head AUC with and without the content-signal features",
+        "feedmix.eval.signal_features",
+    )
+    _forward(
+        esub,
         "ope",
         "Open Bandit logs: IPS, SNIPS, DR estimates of BTS's click rate against its on-policy rate",
         "feedmix.eval.ope.open_bandit",

@@ -225,5 +225,7 @@ def _status(slo: SignalSLO, measured: dict[str, Any]) -> dict[str, str]:
             out[label] = "not measured"
         else:
             ok = value >= bound if at_least else value <= bound
-            out[label] = f"{'ok' if ok else 'BREACHED'} ({value} {'>=' if at_least else '<='} {bound})"
+            value_text = f"{value:.4g}" if isinstance(value, float) else str(value)
+            rule = f"SLO {'>=' if at_least else '<='} {bound}"
+            out[label] = f"{'ok' if ok else 'BREACHED'} ({value_text}; {rule})"
     return out
