@@ -82,12 +82,9 @@ def measure(sessions: int = 1500, seed: int = 11, state_dir: Path | None = None)
             "signals_model": loader.table.model_version,
             "auc": {
                 h: {
-                    "with_signals": round(runs["with_signals"]["metrics"][f"{h}_auc"], 4),
-                    "without": round(runs["without"]["metrics"][f"{h}_auc"], 4),
-                    "change": round(
-                        runs["with_signals"]["metrics"][f"{h}_auc"] - runs["without"]["metrics"][f"{h}_auc"],
-                        4,
-                    ),
+                    "with_signals": round(metric["with_signals"][f"{h}.auc"], 4),
+                    "without": round(metric["without"][f"{h}.auc"], 4),
+                    "change": round(metric["with_signals"][f"{h}.auc"] - metric["without"][f"{h}.auc"], 4),
                 }
                 for h in heads
             },
