@@ -39,7 +39,7 @@ def measure(sessions: int = 1500, seed: int = 11, state_dir: Path | None = None)
         print(f"eval signal-features: rating {len(corpus)} posts", file=sys.stderr)
         loader = CorpusSignals(
             cfg.posts_path(),
-            production_labeler(cfg.signals_tier),
+            production_labeler(cfg.signals_tier),  # the production model of this checkout's state
             state,
             lambda table: None,
             label_missing=True,

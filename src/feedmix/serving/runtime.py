@@ -132,7 +132,7 @@ class Runtime:
 
                 corpus_signals = CorpusSignals(
                     cfg.posts_path(),
-                    production_labeler(cfg.signals_tier),
+                    production_labeler(cfg.signals_tier, Path(cfg.state_dir)),
                     Path(cfg.state_dir),
                     ready,
                     label_missing=cfg.signals_corpus == "label",

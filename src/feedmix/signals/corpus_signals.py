@@ -130,7 +130,7 @@ def load_corpus_table(
     covers the corpus); what training reads, so a model trains on the values serving hydrates."""
     from feedmix.signals.signals_runtime import production_labeler
 
-    labeler = production_labeler(tier)
+    labeler = production_labeler(tier, state_dir)
     loader = CorpusSignals(posts_path, labeler, state_dir, lambda table: None, corpus_ids=corpus_ids)
     loader.run()
     return loader.table

@@ -33,10 +33,10 @@ class SignalsRuntime:
         self.posts_log.close()
 
 
-def production_labeler(tier: str) -> Labeler:
+def production_labeler(tier: str, state_dir: Path | None = None) -> Labeler:
     """The configured tier, or the rules while it has no trained model (said once in the log)."""
     try:
-        return make_labeler(tier)
+        return make_labeler(tier, state_dir)
     except FileNotFoundError as e:
         log.warning("signals: %s; new posts are labelled by the rules tier meanwhile", e)
         return make_labeler("rules")
@@ -52,12 +52,12 @@ def open_signals(
     refiner = None
     if refine:
         try:
-            refiner = make_labeler(refine)
+            refiner = make_labeler(refine, Path(state_dir))
         except FileNotFoundError as e:
             log.warning("signals: no refining pass: %s", e)
     streamer = StreamingLabeller(
         posts_log,
-        production_labeler(tier),
+        production_labeler(tier, Path(state_dir)),
         refiner=refiner,
         online=online,
         checkpoint_dir=Path(state_dir) / "signals" / "stream",
