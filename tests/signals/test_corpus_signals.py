@@ -4,6 +4,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from feedmix.corpus.reddit_corpus import demo_data_dir
+from feedmix.signals.corpus_posts import read_corpus_posts
 from feedmix.signals.corpus_signals import CorpusSignals
 from feedmix.signals.post_signal_table import PostSignalTable
 from feedmix.signals.post_signals import PostSignals
@@ -52,3 +53,17 @@ def test_a_broken_corpus_file_leaves_posts_unrated_and_says_why(tmp_path: Path) 
     pacsv.write_csv(pa.table({"id": ["a"], "title": ["no subreddit column"]}), bad)
     loader = CorpusSignals(bad, RulesLabeler(), tmp_path / "state", print, label_missing=True).start()
     assert not loader.wait(60) and loader.error is not None
+
+
+def test_labelling_in_a_child_process_leaves_the_servers_gil_alone(tmp_path: Path) -> None:
+    got: list[PostSignalTable] = []
+    loader = CorpusSignals(
+        _slice(tmp_path, 300),
+        RulesLabeler(),
+        tmp_path / "state",
+        got.append,
+        label_missing=True,
+        tier="rules",
+    ).start()
+    assert loader.wait(120) and got[0].labelled == 300, loader.error
+    assert loader._slice_archive(read_corpus_posts(tmp_path / "posts.csv")).shards() == [0]

@@ -137,6 +137,7 @@ class Runtime:
                     ready,
                     label_missing=cfg.signals_corpus == "label",
                     corpus_ids=corpus.id_str,
+                    tier=cfg.signals_tier,
                 )
                 _opened(stack, corpus_signals.start())
             experiments = (

@@ -42,15 +42,19 @@ class CorpusSignals:
         *,
         label_missing: bool = False,
         corpus_ids: list[str] | None = None,
+        tier: str | None = None,
     ) -> None:
         """``corpus_ids``: the rows the table is aligned with (the serving corpus' ids; default the
-        posts file's order)."""
+        posts file's order). ``tier``: label in a child process that loads this tier itself, so the
+        labelling's Python work never holds the serving process's GIL (a request would wait behind it and
+        miss its deadline); without it the labelling runs on this process's thread."""
         self.posts_path = posts_path
         self.labeler = labeler
         self.state_dir = state_dir
         self.on_ready = on_ready
         self.label_missing = label_missing
         self.corpus_ids = corpus_ids
+        self.tier = tier
         self.table: PostSignalTable | None = None
         self.error: str | None = None
         self._stop = threading.Event()
@@ -113,6 +117,24 @@ class CorpusSignals:
     def _label(self, posts: Posts) -> SignalArchive | None:
         """Label the corpus shard by shard into an archive of its own (this corpus slice, this model)."""
         archive = self._slice_archive(posts)
+        if self.tier is not None:
+            import multiprocessing
+
+            child = multiprocessing.get_context("spawn").Process(
+                target=label_into_archive,
+                args=(self.posts_path, self.tier, self.state_dir, archive.model_version),
+                name="signals-corpus-labelling",
+                daemon=True,
+            )
+            child.start()
+            while child.is_alive():
+                if self._stop.wait(0.2):  # the server is stopping: the half-done archive resumes next start
+                    child.terminate()
+                    child.join(5)
+                    return None
+            if child.exitcode != 0:
+                raise RuntimeError(f"the labelling process exited with {child.exitcode}")
+            return archive
         archive.open_run(SHARD, len(posts), corpus_digest(posts.ids))
         for k in range(0, (len(posts) + SHARD - 1) // SHARD):
             if self._stop.is_set():
@@ -134,3 +156,17 @@ def load_corpus_table(
     loader = CorpusSignals(posts_path, labeler, state_dir, lambda table: None, corpus_ids=corpus_ids)
     loader.run()
     return loader.table
+
+
+def label_into_archive(posts_path: Path, tier: str, state_dir: Path, archive_version: str) -> int:
+    """In a child process: label the posts file with ``tier`` into the archive ``archive_version``."""
+    from feedmix.signals.signals_runtime import production_labeler
+
+    posts = read_corpus_posts(posts_path)
+    labeler = production_labeler(tier, state_dir)
+    archive = SignalArchive(state_dir, labeler.name, archive_version)
+    archive.open_run(SHARD, len(posts), corpus_digest(posts.ids))
+    for k in range(0, (len(posts) + SHARD - 1) // SHARD):
+        if not archive.done(k):
+            archive.write(k, labeler.label(posts.take(range(k * SHARD, min((k + 1) * SHARD, len(posts))))))
+    return len(posts)
