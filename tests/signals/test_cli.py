@@ -109,3 +109,23 @@ def test_a_judge_failing_its_canaries_is_not_trusted(tmp_path: Path, capsys, fak
     assert summary["answered"] == 1 and summary["judge"] == "http:default"
     assert summary["canaries"]["accuracy"] < 0.8 and not summary["trusted"]
     assert summary["cost_usd"] > 0
+
+
+def test_the_daily_judged_sample_sets_the_judge_agreement_slo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the recorded judge answered the 150 posts drawn from 2013-08-15, the corpus' newest full day
+    monkeypatch.setenv("FEEDMIX_STATE_DIR", str(tmp_path))
+    posts = tmp_path / "drawn.jsonl"
+    assert main(["signals", "judge-sample", "--n", "150", "--posts-out", str(posts)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["day"] == "2013-08-15" and report["posts"] == 150 and report["answered"] == 150
+    assert report["trusted"] and set(report["kappa"]) == {"intent", "sentiment", "commercial", "brand_safety"}
+    assert len(posts.read_text().splitlines()) == 150
+    from feedmix.signals import registry
+
+    measured = registry.describe("intent", tmp_path)["measured"]
+    assert measured["judge_kappa"] == report["kappa"]["intent"]
+    assert measured["judge_kappa_on"] == "daily sample 2013-08-15 (150 posts)"
+    assert main(["signals", "judge-sample", "--day", "15/08/2013"]) == 2
+    assert "day: '15/08/2013'" in capsys.readouterr().err

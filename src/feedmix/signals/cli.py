@@ -56,6 +56,20 @@ def register(sub: Any) -> None:
     jd.add_argument("--min-canary-accuracy", type=float, default=0.8)
     jd.set_defaults(func=_judge)
 
+    ds = ss.add_parser(
+        "judge-sample",
+        help="the daily judged sample: the production tier against the judge on one day's posts (kappa)",
+    )
+    ds.add_argument("--day", help="UTC date YYYY-MM-DD (default: the newest day with --n posts)")
+    ds.add_argument("--n", type=int, default=150, help="posts drawn from that day (seeded by the day)")
+    ds.add_argument("--url", help="an OpenAI-compatible judge server; default: the recorded judge")
+    ds.add_argument("--model", default="default")
+    ds.add_argument("--timeout", type=float, default=30.0, help="seconds per post")
+    ds.add_argument("--tier", default=None, help="the tier held to the judge (default: production)")
+    ds.add_argument("--posts-out", help="also write the drawn posts here (JSON lines), to judge elsewhere")
+    ds.add_argument("--data", default=None, help="posts file or data root (default ../shared/data)")
+    ds.set_defaults(func=_judge_sample)
+
     pr = ss.add_parser(
         "promote", help="make a trained version current if its SLOs hold beside the current one"
     )
@@ -333,6 +347,69 @@ def _judge(args: argparse.Namespace) -> int:
     }
     print(json.dumps(summary, indent=1))
     return 0 if trusted else 1
+
+
+def _judge_sample(args: argparse.Namespace) -> int:
+    from feedmix.corpus.reddit_corpus import RedditCorpus, default_data_dir
+    from feedmix.signals import judged_sample
+    from feedmix.signals.corpus_posts import read_corpus_posts
+    from feedmix.signals.judge_labeler import JudgeLabeler
+    from feedmix.signals.judges.judge import Judge
+    from feedmix.signals.judges.recorded_judge import RecordedJudge
+    from feedmix.signals.labelers import make_labeler
+    from feedmix.signals.registry import save_report
+    from feedmix.signals.signal_models import state_dir
+
+    data = args.data or default_data_dir()
+    corpus = RedditCorpus.load(data)
+    day = args.day or judged_sample.newest_day(corpus.created, args.n)
+    try:
+        rows = judged_sample.pick(corpus.created, day, args.n)
+    except ValueError as e:
+        print(f"feedmix signals judge-sample: {e}", file=sys.stderr)
+        return 2
+    wanted = {corpus.id_str[r] for r in rows}
+    every = read_corpus_posts(data)
+    posts = every.take([i for i, pid in enumerate(every.ids) if pid in wanted])
+    if args.posts_out:
+        with open(args.posts_out, "w", encoding="utf-8") as f:
+            for i, pid in enumerate(posts.ids):
+                rec = {
+                    "id": pid,
+                    "subreddit": posts.subreddit[i],
+                    "title": posts.title[i],
+                    "selftext": posts.selftext[i],
+                    "over_18": bool(posts.over_18[i]),
+                }
+                f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    judge: Judge
+    closer = None
+    if args.url:
+        from feedmix.signals.judges.http_judge import HttpJudge, HttpJudgeConfig
+        from feedmix.signals.judges.judge_cache import JudgeCache
+
+        http = HttpJudge(
+            HttpJudgeConfig(args.url, args.model, timeout_s=args.timeout),
+            JudgeCache(state_dir() / "signals" / "judge_cache.sqlite"),
+        )
+        judge, closer = http, http.close
+    else:
+        judge = RecordedJudge()
+    production = make_labeler(args.tier)
+    judged = JudgeLabeler(judge).label(posts)
+    if closer is not None:
+        closer()
+    report: dict[str, Any] = {
+        "day": day,
+        "tier": production.name,
+        "model_version": production.version,
+        "judge": judge.name,
+        "posts_that_day": len(judged_sample.pick(corpus.created, day, len(corpus.created))),
+    }
+    report.update(judged_sample.agreement(production.label(posts), judged))
+    save_report(state_dir(), f"judge-daily-{production.name}", report)
+    print(json.dumps(report, indent=1))
+    return 0
 
 
 def _proxy(report: dict[str, Any], n: int) -> dict[str, Any]:

@@ -8,12 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from feedmix.signals import metrics
-from feedmix.signals.codebook import BRAND_SAFETY, INTENTS, SENTIMENTS, codebook_digest
+from feedmix.signals.codebook import codebook_digest
 from feedmix.signals.devset import DevSet
 from feedmix.signals.evaluation import AIMS, meets_aims, score
+from feedmix.signals.judged_sample import kappas
 from feedmix.signals.labelers import TIERS, make_labeler
-from feedmix.signals.post_signals import PostSignals
 
 
 def evaluate_tiers(
@@ -48,7 +47,7 @@ def evaluate_tiers(
             "all": score(signals, dev, dev.mask(split, "all")),
         }
         report["tiers"][tier]["aims"] = meets_aims(report["tiers"][tier]["high"]["headline"])
-        report["tiers"][tier]["judge_kappa"] = _kappas(signals, judge, split_rows)
+        report["tiers"][tier]["judge_kappa"] = kappas(signals, judge, np.flatnonzero(split_rows))
     report["pairwise"] = _pairwise()
     return report
 
@@ -143,17 +142,3 @@ def format_report(report: dict[str, Any], confusion: bool = False) -> str:
                 f"  lenient f1 {pr['lenient_f1']:.3f}  ({pr['gold_mentions']} gold mentions)"
             )
     return "\n".join(out)
-
-
-def _kappas(a: PostSignals, b: PostSignals, rows: np.ndarray) -> dict[str, float]:
-    """Cohen's kappa of two producers' decisions on the same posts (a tier against the judge)."""
-    return {
-        "intent": round(metrics.cohen_kappa(a.intent[rows], b.intent[rows], len(INTENTS)), 3),
-        "sentiment": round(metrics.cohen_kappa(a.sentiment[rows], b.sentiment[rows], len(SENTIMENTS)), 3),
-        "commercial": round(
-            metrics.cohen_kappa(a.commercial[rows].astype(int), b.commercial[rows].astype(int), 2), 3
-        ),
-        "brand_safety": round(
-            metrics.cohen_kappa(a.brand_safety[rows], b.brand_safety[rows], len(BRAND_SAFETY)), 3
-        ),
-    }

@@ -193,6 +193,12 @@ def describe(name: str, state: Path) -> dict[str, Any]:
         judge_kappa = ev["tiers"][d.producer_tier].get("judge_kappa", {})
         if name in judge_kappa:
             measured["judge_kappa"] = judge_kappa[name]
+            measured["judge_kappa_on"] = "dev set test part"
+    daily = _load(state, f"judge-daily-{d.producer_tier}")
+    if daily is not None and daily.get("trusted") and name in daily.get("kappa", {}):
+        # what people post now outranks the dev set: the SLO is "agreement on a daily sample"
+        measured["judge_kappa"] = daily["kappa"][name]
+        measured["judge_kappa_on"] = f"daily sample {daily['day']} ({daily['compared']} posts)"
     bench = _load(state, "bench")
     if bench is not None and d.producer_tier in bench.get("tiers", {}):
         tier = bench["tiers"][d.producer_tier]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +86,7 @@ class StreamingLabeller:
         batch: int = 256,
         poll_s: float = 0.05,
         cache_size: int = 100_000,
+        freshness_window: int = 10_000,
     ) -> None:
         self.log = posts_log
         self.online = online
@@ -93,6 +94,9 @@ class StreamingLabeller:
         self.poll_s = poll_s
         self._cache: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._cache_size = cache_size
+        # the last arrivals' freshness per tier, so a caller (the bench, the status endpoint) can read
+        # percentiles without scraping the Prometheus histogram's coarse buckets
+        self.recent_freshness: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -101,6 +105,8 @@ class StreamingLabeller:
         self.passes = [_Pass(production.name, production, _ckpt(checkpoint_dir, production.name))]
         if refiner is not None:
             self.passes.append(_Pass(refiner.name, refiner, _ckpt(checkpoint_dir, refiner.name)))
+        for p in self.passes:
+            self.recent_freshness[p.tier] = deque(maxlen=freshness_window)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -177,7 +183,9 @@ class StreamingLabeller:
                 self._cache[rec.event_id] = out
                 self._cache.move_to_end(rec.event_id)
                 if rec.received_at is not None:
-                    FRESHNESS.labels(tier).observe(max(now - rec.received_at, 0.0))
+                    age = max(now - rec.received_at, 0.0)
+                    FRESHNESS.labels(tier).observe(age)
+                    self.recent_freshness[tier].append(age)
                 if out["gate"] not in ("ok", "too_long"):
                     GATED.labels(out["gate"]).inc()
                 LABELS.labels(tier, "intent", out["intent"]).inc()
