@@ -262,7 +262,10 @@ def cuped(
     adj_t = yt - theta * (xt - x_mean)
     adj_c = yc - theta * (xc - x_mean)
     ss_y = float(dyt @ dyt + dyc @ dyc)
-    ss_adj = float(np.sum((adj_t - adj_t.mean()) ** 2) + np.sum((adj_c - adj_c.mean()) ** 2))
+    # summed exactly as ss_y is (dot products), so theta = 0 gives a reduction of exactly 0 whatever
+    # the machine's SIMD summation order (a CI machine with other vector units saw 1e-16)
+    at, ac = adj_t - adj_t.mean(), adj_c - adj_c.mean()
+    ss_adj = float(at @ at + ac @ ac)
     reduction = 1.0 - ss_adj / ss_y if ss_y > 0.0 else 0.0
     return CupedResult(
         treatment=adj_t,
