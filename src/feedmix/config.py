@@ -34,6 +34,8 @@
             brand safety and contextual ads: "archive" reads a backfill of the production tier, the
             default; "label" also labels the corpus in the background when no archive covers it, as
             `feedmix demo` does; "off")
+[graphql]   persisted_only (production: accept only the persisted documents of
+            src/feedmix/serving/graphql_api/operations, sent by hash), graphiql (GET /graphql shows GraphiQL)
 [observability]  otlp_endpoint (OpenTelemetry traces, a span per request, stage and component, sent
             over OTLP/HTTP to this collector, e.g. "http://127.0.0.1:4318"; "": off, the default),
             service_name (the spans' service.name), trace_sample_rate (share of requests traced)
@@ -116,6 +118,7 @@ _TOML_KEYS: dict[str, dict[str, str]] = {
         "refine": "signals_refine",
         "corpus": "signals_corpus",
     },
+    "graphql": {"persisted_only": "graphql_persisted_only", "graphiql": "graphql_graphiql"},
     "observability": {
         "otlp_endpoint": "otlp_endpoint",
         "service_name": "otel_service_name",
@@ -171,6 +174,8 @@ class FeedmixConfig:
     signals_tier: str = "student"
     signals_refine: str = ""
     signals_corpus: str = "archive"
+    graphql_persisted_only: bool = False
+    graphql_graphiql: bool = True
     otlp_endpoint: str = ""
     otel_service_name: str = "feedmix"
     trace_sample_rate: float = 1.0

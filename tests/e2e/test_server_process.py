@@ -120,6 +120,31 @@ def test_events_then_feed_over_http(server: str) -> None:
         assert c.get("/").status_code == 200
 
 
+def test_graphql_over_http_on_the_running_demo(server: str) -> None:
+    """The demo's GraphQL: a home feed whose edges mix posts and ads, each saying why, the events
+    mutation, and a persisted document sent by hash."""
+    from feedmix.serving.graphql_api.persisted import OPERATIONS_DIR, digest
+
+    home = (OPERATIONS_DIR / "HomeFeed.graphql").read_text()
+    with httpx.Client(base_url=server, timeout=20) as c:
+        r = c.post("/graphql", json={"query": home, "variables": {"userId": "u0101", "first": 25}})
+        assert r.status_code == 200, r.text
+        feed = r.json()["data"]["feed"]
+        kinds = [e["node"]["__typename"] for e in feed["edges"]]
+        assert kinds.count("Post") == 25 and "Ad" in kinds  # ads come on top of the page
+        ad = next(e["node"] for e in feed["edges"] if e["node"]["__typename"] == "Ad")
+        assert ad["adToken"] and ad["why"]["ecpm"] > 0 and ad["why"]["slotRule"]
+        post = next(e["node"] for e in feed["edges"] if e["node"]["__typename"] == "Post")
+        assert post["why"]["source"] and post["community"]["name"] == post["communityName"]
+        mutation = (OPERATIONS_DIR / "RecordEvents.graphql").read_text()
+        event = {"eventId": uuid.uuid4().hex, "type": "IMPRESSION", "userId": "u0101", "postId": post["id"]}
+        r = c.post(
+            "/graphql",
+            json={"documentId": f"sha256:{digest(mutation)}", "variables": {"events": [event]}},
+        )
+        assert r.json()["data"]["recordEvents"] == {"accepted": 1, "duplicates": 0}
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "feedmix.cli", *args], capture_output=True, text=True, timeout=180

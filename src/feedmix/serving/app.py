@@ -33,6 +33,9 @@ from feedmix.events.schema import EventBatch
 from feedmix.experiments.api import experiments_router
 from feedmix.serving.cursor import Cursor, CursorError
 from feedmix.serving.feed_service import MAX_LIMIT, UnknownCommunity
+from feedmix.serving.graphql_api.persisted import PersistedDocuments
+from feedmix.serving.graphql_api.router import graphql_router
+from feedmix.serving.graphql_api.services import GraphQLServices
 from feedmix.serving.runtime import Runtime
 from feedmix.shadow.api import shadows_router
 from feedmix.signals.api import CorpusView, signals_router
@@ -340,6 +343,20 @@ def create_app(runtime: Runtime) -> FastAPI:
         )
     )
 
+    app.include_router(
+        graphql_router(
+            GraphQLServices(
+                runtime.feeds,
+                runtime.corpus,
+                runtime.ingestor,
+                lambda ids: _signals_of(runtime, ids),
+                {"HOME": "home"},
+            ),
+            PersistedDocuments.load(runtime.config.graphql_persisted_only),
+            graphiql=runtime.config.graphql_graphiql,
+        )
+    )
+
     @app.get("/console/shadows", include_in_schema=False)
     def shadows_console() -> FileResponse:
         """Shadows: each one's report, rank agreement and shifts drawn beside their noise (operator key)."""
@@ -369,6 +386,21 @@ def _params_of(runtime: Runtime, surface: str) -> ParamRegistry | None:
         if p.surface == surface:
             return p.param_registry
     return None
+
+
+def _signals_of(runtime: Runtime, ids: list[str]) -> list[dict[str, Any] | None]:
+    """Posts' signals for GraphQL, in one pass: the streaming pass's values, else the corpus'."""
+    streamer = runtime.signals.streamer if runtime.signals is not None else None
+    view = _corpus_signals(runtime)
+    out: list[dict[str, Any] | None] = []
+    for pid in ids:
+        found = streamer.signals_of(pid) if streamer is not None else None
+        if found is None and view is not None:
+            row = view.post_row(pid)
+            if row is not None and view.table.intent[row] >= 0:
+                found = view.record(pid, row)
+        out.append(found)
+    return out
 
 
 def _corpus_signals(runtime: Runtime) -> CorpusView | None:

@@ -180,6 +180,10 @@ def register(sub: Any) -> None:
     p.add_argument("--limit", type=int, help="at most this many logged requests")
     p.set_defaults(func=cmd_replay)
 
+    p = sub.add_parser("graphql-schema", help="write the GraphQL schema (SDL) clients generate code from")
+    p.add_argument("--out", default=None, help="default: the file a test keeps in sync (in the package)")
+    p.set_defaults(func=cmd_graphql_schema)
+
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from feedmix.config import FeedmixConfig
@@ -199,3 +203,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
     print(f"replayed {n} logged requests into {path}")
     print(f"compare: feedmix shadow report {args.shadow} --records {path}")
     return 0 if n else 1
+
+
+def cmd_graphql_schema(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from feedmix.serving.graphql_api.schema import SCHEMA_FILE, schema_sdl
+
+    out = Path(args.out) if args.out else SCHEMA_FILE
+    out.write_text(schema_sdl())
+    print(f"wrote {out}")
+    return 0

@@ -1,0 +1,148 @@
+"""The schema: queries for feeds, posts and communities, mutations for events, and the limits every
+request passes. ``SCHEMA_FILE`` is the SDL clients generate code from; a test keeps it equal to the
+schema built here (``feedmix graphql-schema`` rewrites it)."""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+from strawberry.types import Info
+
+from feedmix.events.event_log import EventLogUnavailable
+from feedmix.events.schema import EventBatch
+from feedmix.serving.graphql_api import limits
+from feedmix.serving.graphql_api.context import bad_input
+from feedmix.serving.graphql_api.types import (
+    Community,
+    EventInput,
+    EventsAccepted,
+    FeedConnection,
+    Post,
+    Surface,
+)
+
+SCHEMA_FILE = Path(__file__).resolve().parent / "schema.graphql"
+#: GraphQL's names of the event fields, for errors that name what the client sent
+_FIELD_NAMES = {
+    "event_id": "eventId",
+    "user_id": "userId",
+    "post_id": "postId",
+    "request_id": "requestId",
+}
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="A user's feed on a surface, one page at a time (after: endCursor).")
+    async def feed(
+        self,
+        info: Info,
+        user_id: str,
+        surface: Surface = Surface.HOME,
+        first: int = 25,
+        after: str | None = None,
+    ) -> FeedConnection:
+        pipeline = info.context.services.surfaces[surface.name]
+        result: FeedConnection = await info.context.feed(pipeline, user_id, first, after)
+        return result
+
+    @strawberry.field(description="A post by its base-36 id; null when there is none.")
+    async def post(self, info: Info, id: strawberry.ID) -> Post | None:
+        result: Post | None = await info.context.loaders.posts.load(str(id))
+        return result
+
+    @strawberry.field(description="A community by name; null when there is none.")
+    async def community(self, info: Info, name: str) -> Community | None:
+        result: Community | None = await info.context.loaders.communities.load(name)
+        return result
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description="Impressions, clicks, votes and hides: durable in the event log before this returns, "
+        "all or none, idempotent by eventId (as POST /v1/events)."
+    )
+    async def record_events(self, info: Info, events: list[EventInput]) -> EventsAccepted:
+        rows = [
+            {
+                "event_id": e.event_id,
+                "type": e.type.value,
+                "user_id": e.user_id,
+                "post_id": e.post_id,
+                **{
+                    k: v
+                    for k, v in (
+                        ("ts", e.ts),
+                        ("request_id", e.request_id),
+                        ("position", e.position),
+                        ("surface", e.surface),
+                    )
+                    if v is not None
+                },
+            }
+            for e in events
+        ]
+        try:
+            batch = EventBatch.model_validate({"events": rows})
+        except ValidationError as e:
+            first = e.errors()[0]
+            raise bad_input(_field_path(first["loc"]), first["msg"]) from None
+        try:
+            res = await run_in_threadpool(info.context.services.ingestor.ingest, batch, time.time())
+        except EventLogUnavailable as e:
+            raise GraphQLError(f"event log unavailable: {e}", extensions={"code": "UNAVAILABLE"}) from None
+        return EventsAccepted(accepted=res.accepted, duplicates=res.duplicates)
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    return ".".join(_FIELD_NAMES.get(str(p), str(p)) for p in loc)
+
+
+class FeedHealth(SchemaExtension):
+    """Says in ``extensions`` what REST says in the body: which feeds were degraded and by what, and,
+    for the curious, how many batched reads each entity kind took."""
+
+    def get_results(self) -> dict[str, Any]:
+        ctx = self.execution_context.context
+        out: dict[str, Any] = {}
+        if ctx is None:
+            return out
+        if ctx.degraded:
+            out["degraded"] = ctx.degraded
+        if ctx.loaders.reads:
+            out["reads"] = dict(ctx.loaders.reads)
+        return out
+
+
+def build_schema() -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        # factories: each execution gets its own extension instances
+        extensions=[
+            partial(QueryDepthLimiter, max_depth=limits.MAX_DEPTH),
+            partial(MaxAliasesLimiter, max_alias_count=limits.MAX_ALIASES),
+            partial(MaxTokensLimiter, max_token_count=limits.MAX_TOKENS),
+            partial(AddValidationRules, [limits.CostLimit]),
+            FeedHealth,
+        ],
+    )
+
+
+def schema_sdl() -> str:
+    return str(build_schema()) + "\n"

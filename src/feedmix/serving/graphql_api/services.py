@@ -1,0 +1,23 @@
+"""What the GraphQL layer serves from: the services REST uses, handed over by the serving app, so this
+package never reaches into the runtime."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from feedmix.corpus.reddit_corpus import RedditCorpus
+from feedmix.events.ingest import EventIngestor
+from feedmix.serving.feed_service import FeedService
+
+
+@dataclass(frozen=True)
+class GraphQLServices:
+    feeds: FeedService
+    corpus: RedditCorpus
+    ingestor: EventIngestor
+    #: a post's signals: the streaming pass's values, else the corpus' (None: not labelled)
+    signals_of: Callable[[list[str]], list[dict[str, Any] | None]]
+    #: the surfaces a client may ask for, by GraphQL name, and the pipeline serving each
+    surfaces: dict[str, str] = field(default_factory=lambda: {"HOME": "home"})
