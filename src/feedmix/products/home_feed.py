@@ -46,6 +46,7 @@ HOME_FEED: dict[str, Any] = {
         "heuristic_scorer",
         {"type": "ranker_scorer", "id": "ranker"},
         {"type": "freshness_boost_scorer", "id": "freshness_boost"},
+        {"type": "show_fewer_scorer", "id": "show_fewer"},
         {"type": "diversity_penalty_scorer", "id": "community_penalty", "options": {"column": "community"}},
         {"type": "diversity_penalty_scorer", "id": "domain_penalty", "options": {"column": "domain"}},
         {"type": "exploration_propensity_scorer", "id": "exploration_propensity"},

@@ -30,11 +30,12 @@ POST_FEATURES: list[Any] = [
 ]
 
 #: what no feed shows: posts served earlier in this session or seen before, NSFW posts to users who
-#: did not opt in, the same link twice
+#: did not opt in, the communities the viewer muted, the same link twice
 SAFETY_AND_SEEN_FILTERS: list[Any] = [
     {"type": "seen_posts_filter", "id": "served_in_session", "options": {"feature": "session.served"}},
     {"type": "seen_posts_filter", "id": "seen_posts_filter", "options": {"feature": "user.seen"}},
     "nsfw_filter",
+    {"type": "muted_communities_filter", "id": "muted_communities"},
     "duplicate_content_filter",
 ]
 
