@@ -4,7 +4,7 @@
             above which sources get smaller candidate budgets; 0: never shed)
 [data]      posts = "demo" | "full" | a path;  now = corpus clock override (unix seconds)
 [users]     count, seed  (the simulated population the server knows)
-[stores]    event_log, seen, sessions, features  (URLs: sqlite:///..., memory://, redis://...)
+[stores]    event_log, seen, sessions, preferences, features  (URLs: sqlite:///..., memory://, redis://...)
 [features]  flush_interval_s (aggregates -> online store), log_sample_rate (served-feature log),
             log_dir (default: <state_dir>/feature_log), offline_dir (history of every aggregate
             write, for point-in-time training sets; default <state_dir>/offline_features; "off": none),
@@ -75,6 +75,7 @@ _TOML_KEYS: dict[str, dict[str, str]] = {
         "event_log": "event_log",
         "seen": "seen_store",
         "sessions": "session_store",
+        "preferences": "preference_store",
         "features": "feature_store",
     },
     "features": {
@@ -143,6 +144,7 @@ class FeedmixConfig:
     event_log: str = ""
     seen_store: str = "memory://"
     session_store: str = "memory://"
+    preference_store: str = "memory://"
     feature_store: str = "memory://"
     feature_flush_interval_s: float = 1.0
     feature_log_sample_rate: float = 0.1

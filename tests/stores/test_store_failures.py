@@ -9,8 +9,9 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import pytest
 
-from feedmix.stores.backends import open_seen_store, open_session_store
+from feedmix.stores.backends import open_preference_store, open_seen_store, open_session_store
 from feedmix.stores.errors import StoreUnavailable
+from feedmix.stores.preference_store import ViewerPreferences
 
 IDS = np.array([1, 2], dtype=np.int64)
 
@@ -27,12 +28,14 @@ def silent_server() -> Iterator[str]:
 
 
 def calls(url: str) -> list[Callable[[], object]]:
-    seen, sessions = open_seen_store(url), open_session_store(url)
+    seen, sessions, prefs = open_seen_store(url), open_session_store(url), open_preference_store(url)
     return [
         lambda: seen.add("u", IDS, 1.0),
         lambda: seen.get("u"),
         lambda: sessions.add_served("s", IDS),
         lambda: sessions.served("s"),
+        lambda: prefs.put("u", ViewerPreferences(allow_nsfw=True)),
+        lambda: prefs.get("u"),
     ]
 
 

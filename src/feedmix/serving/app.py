@@ -351,6 +351,7 @@ def create_app(runtime: Runtime) -> FastAPI:
                 runtime.ingestor,
                 lambda ids: _signals_of(runtime, ids),
                 {"HOME": "home"},
+                runtime.preferences,
             ),
             PersistedDocuments.load(runtime.config.graphql_persisted_only),
             graphiql=runtime.config.graphql_graphiql,

@@ -8,6 +8,7 @@ resolves the pipeline once, and shapes the response body around the items
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -17,9 +18,14 @@ from feedmix.core.executor import PipelineExecutor, PipelineResult
 from feedmix.core.pipeline import Pipeline
 from feedmix.core.query import Deadline, Query
 from feedmix.corpus.reddit_corpus import RedditCorpus
+from feedmix.products.viewer_params import viewer_params
 from feedmix.serving.cursor import Cursor
 from feedmix.serving.response_rows import ResponseRows
 from feedmix.serving.shadow_runner import ShadowRunner
+from feedmix.stores.errors import StoreUnavailable
+from feedmix.stores.preference_store import PreferenceStore
+
+log = logging.getLogger(__name__)
 
 MAX_LIMIT = 100
 #: request context keys ad targeting may read (``geo``, ``device``), each cut to this many characters
@@ -38,8 +44,11 @@ class FeedService:
         corpus: RedditCorpus,
         now: float | None = None,
         shadows: ShadowRunner | None = None,
+        preferences: PreferenceStore | None = None,
     ) -> None:
         self.pipelines = dict(pipelines)
+        #: viewers' stored settings, applied to every feed as params (REST, GraphQL and gRPC alike)
+        self.preferences = preferences
         #: reruns a sample of served requests under candidate configs, after the response exists
         self.shadows = shadows
         self.executor = executor
@@ -93,7 +102,8 @@ class FeedService:
             context["community"] = community
         p = self.pipelines[pipeline]
         cur = cursor or Cursor.new()
-        query = self.query(p, user_id, limit, cur, debug, overrides, context)
+        stored, preferences_failed = self._viewer_params(p, user_id)
+        query = self.query(p, user_id, limit, cur, debug, {**stored, **(overrides or {})}, context)
         result = self.executor.run(p, query)
         # without the session's record, page 2 could repeat page 1: no cursor then
         recorded = bool(result.query.annotations.get(RECORDED))
@@ -104,8 +114,8 @@ class FeedService:
             "items": self.rows.items(result, features=debug),
             "next_cursor": cur.next().encode() if recorded else None,
             "coverage": round(result.coverage, 4),
-            "degraded": result.degraded,
-            "failed_components": result.failed_components,
+            "degraded": result.degraded or preferences_failed,
+            "failed_components": [*result.failed_components, *(["viewer_preferences"] * preferences_failed)],
             # which ranker ranked this page ("heuristic" until a model is promoted)
             "model_version": result.query.annotations.get("model_version"),
             # the experiments and variants this request was in (their params ranked this page)
@@ -127,6 +137,20 @@ class FeedService:
         if self.shadows is not None:
             self.shadows.submit(pipeline, result)  # a queue put; the shadows run on their own thread
         return body
+
+    def _viewer_params(self, pipeline: Pipeline, user_id: str) -> tuple[dict[str, str], bool]:
+        """The viewer's stored preferences as the params this pipeline declares, and whether reading
+        them failed: a preference store that is down serves the feed without them (fail open), and
+        the response says so."""
+        if self.preferences is None:
+            return {}, False
+        try:
+            prefs = self.preferences.get(user_id)
+        except StoreUnavailable:
+            log.warning("preference store unavailable: serving %s without their preferences", user_id)
+            return {}, True
+        declared = pipeline.param_registry
+        return {k: v for k, v in viewer_params(prefs).items() if k in declared}, False
 
     def items(self, result: PipelineResult, features: bool = False) -> list[dict[str, Any]]:
         return self.rows.items(result, features)

@@ -50,7 +50,8 @@ from feedmix.signals.corpus_signals import CorpusSignals
 from feedmix.signals.post_signal_table import PostSignalTable
 from feedmix.signals.signals_runtime import SignalsRuntime, open_signals, production_labeler
 from feedmix.simulation.population import Population
-from feedmix.stores.backends import open_seen_store, open_session_store
+from feedmix.stores.backends import open_preference_store, open_seen_store, open_session_store
+from feedmix.stores.preference_store import PreferenceStore
 from feedmix.users.recent_engagements import RecentEngagements
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,8 @@ class Runtime:
     #: the config's shadows (None without ``[shadows.<name>]``)
     shadows: ShadowRunner | None = None
 
+    #: viewers' feed settings (NSFW, muted communities, show fewer), which become a feed's params
+    preferences: PreferenceStore | None = None
     #: what ``close`` releases, in the reverse order of opening (see ``build``)
     resources: ExitStack | None = None
 
@@ -116,6 +119,7 @@ class Runtime:
             event_log = _opened(stack, open_event_log(cfg.event_log))
             seen = _opened(stack, open_seen_store(cfg.seen_store))
             sessions = _opened(stack, open_session_store(cfg.session_store))
+            preferences = _opened(stack, open_preference_store(cfg.preference_store))
             campaigns = _opened(stack, open_campaign_store(cfg.ads_store))
             assets = AssetStore(cfg.ads_assets_dir)
             if cfg.ads_demo_campaigns:
@@ -229,7 +233,9 @@ class Runtime:
             shedding = SheddingParams(target_ms=cfg.shed_target_ms) if cfg.shed_target_ms > 0 else None
             executor = PipelineExecutor(workers=cfg.workers, tracer=tracer, shedding=shedding)
             stack.callback(executor.shutdown)  # first on close: waits for the side effects' last rows
-            feeds = FeedService(pipelines, executor, corpus, now=cfg.now, shadows=shadows)
+            feeds = FeedService(
+                pipelines, executor, corpus, now=cfg.now, shadows=shadows, preferences=preferences
+            )
             if cfg.index_watch_interval_s > 0:
                 indexes.start_watching(cfg.index_watch_interval_s)
             if cfg.ranking_watch_interval_s > 0:
@@ -260,6 +266,7 @@ class Runtime:
                 signals=signals,
                 corpus_signals=corpus_signals,
                 shadows=shadows,
+                preferences=preferences,
                 resources=stack.pop_all(),
             )
         log.info("runtime ready in %.1f s: %s", time.perf_counter() - t0, corpus.describe())

@@ -1,8 +1,9 @@
-"""Seen and session store backends by URL: the one module that knows them, so the interfaces stay
-free of their implementations and the package graph has no cycle."""
+"""Seen, session and preference store backends by URL: the one module that knows them, so the
+interfaces stay free of their implementations and the package graph has no cycle."""
 
 from __future__ import annotations
 
+from feedmix.stores.preference_store import PreferenceStore
 from feedmix.stores.redis_conn import is_redis_url
 from feedmix.stores.seen_store import SeenStore
 from feedmix.stores.session_store import FeedSessionStore
@@ -41,3 +42,20 @@ def open_session_store(url: str) -> FeedSessionStore:
 
         return RedisSessionStore.from_url(url)
     raise ValueError(f"unsupported session store URL {url!r} (use memory:// or redis://)")
+
+
+def open_preference_store(url: str) -> PreferenceStore:
+    """A preference store for ``url``.
+
+    * ``memory://``
+    * ``redis://host:6379/0?prefix=feedmix&timeout_ms=50&connect_timeout_ms=50``
+    """
+    if url.startswith("memory://"):
+        from feedmix.stores.memory_preference_store import MemoryPreferenceStore
+
+        return MemoryPreferenceStore.from_url(url)
+    if is_redis_url(url):
+        from feedmix.stores.redis_preference_store import RedisPreferenceStore
+
+        return RedisPreferenceStore.from_url(url)
+    raise ValueError(f"unsupported preference store URL {url!r} (use memory:// or redis://)")

@@ -24,7 +24,7 @@ from strawberry.types import Info
 
 from feedmix.events.event_log import EventLogUnavailable
 from feedmix.events.schema import EventBatch
-from feedmix.serving.graphql_api import limits
+from feedmix.serving.graphql_api import limits, viewer
 from feedmix.serving.graphql_api.context import bad_input
 from feedmix.serving.graphql_api.types import (
     Community,
@@ -32,7 +32,9 @@ from feedmix.serving.graphql_api.types import (
     EventsAccepted,
     FeedConnection,
     Post,
+    PreferencesInput,
     Surface,
+    Viewer,
 )
 
 SCHEMA_FILE = Path(__file__).resolve().parent / "schema.graphql"
@@ -69,6 +71,10 @@ class Query:
     async def community(self, info: Info, name: str) -> Community | None:
         result: Community | None = await info.context.loaders.communities.load(name)
         return result
+
+    @strawberry.field(description="A viewer and their feed settings.")
+    async def viewer(self, info: Info, user_id: str) -> Viewer:
+        return await viewer.read_viewer(info.context.services, user_id)
 
 
 @strawberry.type
@@ -107,6 +113,17 @@ class Mutation:
         except EventLogUnavailable as e:
             raise GraphQLError(f"event log unavailable: {e}", extensions={"code": "UNAVAILABLE"}) from None
         return EventsAccepted(accepted=res.accepted, duplicates=res.duplicates)
+
+    @strawberry.mutation(description="Change a viewer's feed settings; their next feed applies them.")
+    async def update_preferences(self, info: Info, user_id: str, input: PreferencesInput) -> Viewer:
+        return await viewer.update_viewer(info.context.services, user_id, input)
+
+    @strawberry.mutation(description="Show fewer posts like this one (of its community) to this viewer.")
+    async def show_fewer_like_this(self, info: Info, user_id: str, post_id: strawberry.ID) -> Viewer:
+        post: Post | None = await info.context.loaders.posts.load(str(post_id))
+        if post is None:
+            raise bad_input("postId", f"unknown post {str(post_id)!r}")
+        return await viewer.show_fewer_like(info.context.services, user_id, post.community_name)
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:

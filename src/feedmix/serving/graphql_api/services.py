@@ -10,6 +10,7 @@ from typing import Any
 from feedmix.corpus.reddit_corpus import RedditCorpus
 from feedmix.events.ingest import EventIngestor
 from feedmix.serving.feed_service import FeedService
+from feedmix.stores.preference_store import PreferenceStore
 
 
 @dataclass(frozen=True)
@@ -21,3 +22,5 @@ class GraphQLServices:
     signals_of: Callable[[list[str]], list[dict[str, Any] | None]]
     #: the surfaces a client may ask for, by GraphQL name, and the pipeline serving each
     surfaces: dict[str, str] = field(default_factory=lambda: {"HOME": "home"})
+    #: viewers' stored settings (the feed service applies them; GraphQL reads and writes them)
+    preferences: PreferenceStore | None = None

@@ -227,6 +227,28 @@ class Surface(enum.Enum):
     HOME = "home"
 
 
+@strawberry.type(description="A viewer's feed settings; every feed they get applies them.")
+class Preferences:
+    allow_nsfw: bool | None = strawberry.field(description="null: the user's profile decides.")
+    muted_communities: list[str] = strawberry.field(description="Never shown.")
+    show_fewer: list[str] = strawberry.field(description="Shown less: their posts keep 30% of their score.")
+
+
+@strawberry.type
+class Viewer:
+    user_id: str
+    preferences: Preferences
+
+
+@strawberry.input(description="What to change; a field left out keeps its value.")
+class PreferencesInput:
+    allow_nsfw: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="null: let the profile decide again."
+    )
+    muted_communities: list[str] | None = strawberry.UNSET
+    show_fewer: list[str] | None = strawberry.UNSET
+
+
 @strawberry.type
 class EventsAccepted:
     accepted: int
