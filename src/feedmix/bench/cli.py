@@ -264,6 +264,12 @@ def register(sub: Any) -> None:
         "content signals per tier on one core: posts/s, p50/p99 per post, cost per 1,000; backfill wall time",
         "feedmix.bench.signals",
     )
+    _forward(
+        bsub,
+        "api",
+        "the same feed page over REST and GraphQL in one run: p50/p99 and CPU per request",
+        "feedmix.bench.api",
+    )
     _add_scaling_command(bsub)
 
     _forward(

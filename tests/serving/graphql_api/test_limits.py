@@ -28,6 +28,14 @@ def test_fragments_and_inline_fragments_count_once_per_use() -> None:
     assert _cost(text) == 1 + limits.FEED_COST + 2 * (1 + 1 + 2)
 
 
+def test_depth_and_aliases_count_through_fragments() -> None:
+    doc = parse("{ a { b { c } } x: d ...F } fragment F on Q { y: e { f } }")
+    op = doc.definitions[0]
+    frags = {d.name.value: d for d in doc.definitions[1:]}  # type: ignore[attr-defined]
+    assert limits.query_depth(op.selection_set, frags) == 3  # type: ignore[attr-defined]
+    assert limits.alias_count(op.selection_set, frags) == 2  # type: ignore[attr-defined]
+
+
 def test_a_feed_in_every_item_of_a_feed_is_over_the_limit_and_a_full_page_is_not() -> None:
     inner = "community { feed(first: 25) { edges { position } } }"
     assert (

@@ -131,7 +131,11 @@ def test_depth_and_cost_limits_refuse_before_anything_runs(client: TestClient) -
     level = 'feed(userId: "u1", first: 1) { edges { node { ... on Post { community { %s } } } } }'
     deep = "{ " + level % (level % (level % "name")) + " }"  # 13 levels, cheap: 3 feeds of 1 item
     messages = [e["message"] for e in gql(client, deep)["errors"]]
-    assert any("exceeds maximum operation depth" in m for m in messages), messages
+    assert any("levels deep, above the limit of 10" in m for m in messages), messages
+    aliases = "{ " + " ".join(f'a{i}: community(name: "pics") {{ name }}' for i in range(21)) + " }"
+    assert gql(client, aliases)["errors"][0]["extensions"]["code"] == "TOO_MANY_ALIASES"
+    huge = "{ " + "__typename " * 4000 + "}"
+    assert "more than 3000 tokens" in gql(client, huge)["errors"][0]["message"]
 
 
 def test_persisted_documents_by_hash(client: TestClient) -> None:

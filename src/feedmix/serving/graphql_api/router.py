@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
 from feedmix.serving.graphql_api.context import RequestContext
+from feedmix.serving.graphql_api.limits import document_errors
 from feedmix.serving.graphql_api.loaders import Loaders
 from feedmix.serving.graphql_api.persisted import PersistedDocuments, PersistedQueryError
 from feedmix.serving.graphql_api.schema import build_schema
@@ -50,6 +51,9 @@ def graphql_router(
         overrides = {
             k[len(PARAM_PREFIX) :]: v for k, v in request.query_params.items() if k.startswith(PARAM_PREFIX)
         }
+        errors = document_errors(schema._schema, document)
+        if errors:
+            return _json({"data": None, "errors": [e.formatted for e in errors]})
         context = RequestContext(services, Loaders(services), overrides)
         result = await schema.execute(
             document,

@@ -13,18 +13,12 @@ import strawberry
 from graphql import GraphQLError
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    QueryDepthLimiter,
-    SchemaExtension,
-)
+from strawberry.extensions import DisableValidation, ParserCache, SchemaExtension
 from strawberry.types import Info
 
 from feedmix.events.event_log import EventLogUnavailable
 from feedmix.events.schema import EventBatch
-from feedmix.serving.graphql_api import limits, viewer
+from feedmix.serving.graphql_api import viewer
 from feedmix.serving.graphql_api.context import bad_input
 from feedmix.serving.graphql_api.types import (
     Community,
@@ -150,12 +144,11 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        # factories: each execution gets its own extension instances
+        # the router has validated the document already (limits.document_errors, cached by text); the
+        # parse is cached by text too. Factories: each execution gets its own extension instances.
         extensions=[
-            partial(QueryDepthLimiter, max_depth=limits.MAX_DEPTH),
-            partial(MaxAliasesLimiter, max_alias_count=limits.MAX_ALIASES),
-            partial(MaxTokensLimiter, max_token_count=limits.MAX_TOKENS),
-            partial(AddValidationRules, [limits.CostLimit]),
+            partial(ParserCache, maxsize=512),
+            DisableValidation,
             FeedHealth,
         ],
     )

@@ -1,7 +1,9 @@
 """The graph's object types. A feed is a Relay connection whose nodes are a union of ``Post`` and
 ``Ad``; each says ``why`` it is on the page (a post: its source, score parts and the ranker's head
-predictions; an ad: its campaign, pCTR, eCPM, price and slot rule). GraphQL has no map type, so the
-score parts and predictions are lists of named values."""
+predictions; an ad: its campaign, pCTR, eCPM, price and slot rule). The score parts and predictions
+are JSON objects (name to value), not lists of named-value objects: their names vary with the
+pipeline's scorers and heads, and as objects they cost GraphQL's executor three field completions
+per value, which made up a third of a page's GraphQL cost (``feedmix bench api``)."""
 
 from __future__ import annotations
 
@@ -9,24 +11,19 @@ import enum
 from typing import Annotated, Any
 
 import strawberry
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
 FeedItem = Annotated["Post | Ad", strawberry.union("FeedItem")]
-
-
-@strawberry.type(description="A named number: one score part or one head's probability.")
-class NamedValue:
-    name: str
-    value: float
 
 
 @strawberry.type(description="Why a post is on this page.")
 class PostWhy:
     source: str
     score: float
-    score_parts: list[NamedValue]
-    predictions: list[NamedValue] = strawberry.field(
-        description="The ranker's head probabilities (empty while the heuristic ranks)."
+    score_parts: JSON = strawberry.field(description="Each scorer's part of the score, by name.")
+    predictions: JSON = strawberry.field(
+        description="The ranker's head probabilities by head (empty while the heuristic ranks)."
     )
 
 
@@ -112,8 +109,8 @@ class Post:
             why=PostWhy(
                 source=item["source"],
                 score=item["score"],
-                score_parts=_named(item["score_parts"]),
-                predictions=_named(item["predictions"]),
+                score_parts=item["score_parts"],
+                predictions=item["predictions"],
             ),
         )
 
@@ -275,7 +272,3 @@ class EventInput:
     request_id: str | None = None
     position: int | None = None
     surface: str | None = None
-
-
-def _named(values: dict[str, float]) -> list[NamedValue]:
-    return [NamedValue(name=k, value=v) for k, v in values.items()]
