@@ -11,7 +11,7 @@ from feedmix import cli
 
 #: every command a user can type, by group (README, scripts and CI call these)
 EXPECTED = {
-    "feedmix.serving.cli": {"demo", "serve", "feed", "replay"},
+    "feedmix.serving.cli": {"demo", "serve", "feed", "replay", "graphql-schema", "grpc-codegen"},
     "feedmix.simulation.cli": {"simulate"},
     "feedmix.ranking.cli": {
         "train",
@@ -31,6 +31,7 @@ EXPECTED = {
         "bench ranking",
         "bench experiments",
         "bench signals",
+        "bench api",
         "bench scaling",
         "cost",
     },
@@ -63,6 +64,7 @@ EXPECTED = {
         "signals label",
         "signals eval",
         "signals judge",
+        "signals judge-sample",
         "signals list",
         "signals show",
         "signals train",

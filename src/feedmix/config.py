@@ -1,7 +1,8 @@
 """One configuration object, loadable from TOML, whose defaults run the demo out of the box.
 
 [server]    host, port, workers (pipeline thread pool), shed_target_ms (load shedding: the pipeline p90
-            above which sources get smaller candidate budgets; 0: never shed)
+            above which sources get smaller candidate budgets; 0: never shed), grpc_port (the ranking
+            service for internal callers, proto/feedmix/v1/ranking.proto; 0: off, the default)
 [data]      posts = "demo" | "full" | a path;  now = corpus clock override (unix seconds)
 [users]     count, seed  (the simulated population the server knows)
 [stores]    event_log, seen, sessions, preferences, features  (URLs: sqlite:///..., memory://, redis://...)
@@ -67,6 +68,7 @@ _TOML_KEYS: dict[str, dict[str, str]] = {
         "port": "port",
         "workers": "workers",
         "shed_target_ms": "shed_target_ms",
+        "grpc_port": "grpc_port",
     },
     "data": {"posts": "posts", "now": "now"},
     "users": {"count": "users", "seed": "users_seed"},
@@ -136,6 +138,7 @@ class FeedmixConfig:
     #: load shedding: the pipeline p90 the quality factor steers to (0: never shed). Off in a bare
     #: config (tests, embedding); the shipped config/feedmix.toml and `feedmix demo` use 50 ms
     shed_target_ms: float = 0.0
+    grpc_port: int = 0
     posts: str = "demo"
     now: float | None = None
     users: int = 2000
@@ -252,6 +255,8 @@ class FeedmixConfig:
             raise ConfigFileError("observability.service_name: must not be empty")
         if not 1 <= self.port <= 65535:
             raise ConfigFileError(f"server.port: {self.port} is not a TCP port")
+        if not 0 <= self.grpc_port <= 65_535:
+            raise ConfigFileError(f"server.grpc_port: {self.grpc_port} is not a port (0: off)")
         if not 0 <= self.shed_target_ms <= 60_000:
             raise ConfigFileError(f"server.shed_target_ms: {self.shed_target_ms} is outside [0, 60000]")
         if not 1 <= self.workers <= 64:

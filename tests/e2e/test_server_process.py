@@ -63,11 +63,16 @@ def stop_server(proc: subprocess.Popen[str]) -> None:
         proc.kill()
 
 
+GRPC: dict[str, str] = {}
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """The demo server as a newcomer starts it, and its state directory."""
+    """The demo server as a newcomer starts it (its gRPC service on a free port), and its state."""
     state = tmp_path_factory.mktemp("server-state")
-    proc, url = start_server(["demo", "--users", "500"], state)
+    grpc_port = free_port()
+    proc, url = start_server(["demo", "--users", "500", "--grpc-port", str(grpc_port)], state)
+    GRPC["address"] = f"127.0.0.1:{grpc_port}"
     yield url, state
     stop_server(proc)
     assert Path(state, "events.db").exists()
@@ -143,6 +148,25 @@ def test_graphql_over_http_on_the_running_demo(server: str) -> None:
             json={"documentId": f"sha256:{digest(mutation)}", "variables": {"events": [event]}},
         )
         assert r.json()["data"]["recordEvents"] == {"accepted": 1, "duplicates": 0}
+
+
+def test_grpc_beside_rest_on_the_running_demo(server: str) -> None:
+    """A real gRPC client against the demo process: a feed page with ads, then its posts re-ranked."""
+    import grpc
+
+    from feedmix.serving.grpc_api.generated import ranking_pb2 as pb
+    from feedmix.serving.grpc_api.generated.ranking_pb2_grpc import RankingStub
+
+    with grpc.insecure_channel(GRPC["address"]) as channel:
+        stub = RankingStub(channel)
+        page = stub.GetFeed(pb.GetFeedRequest(user_id="u0102", limit=25), timeout=20)
+        kinds = [it.kind for it in page.items]
+        assert kinds.count("post") == 25 and "ad" in kinds
+        ad = next(it for it in page.items if it.kind == "ad")
+        assert ad.ad.ad_token and ad.ad.ecpm > 0
+        ids = [it.id for it in page.items if it.kind == "post"]
+        ranked = stub.RankCandidates(pb.RankCandidatesRequest(user_id="u0102", post_ids=ids), timeout=20)
+        assert {p.post_id for p in ranked.posts} | set(ranked.filtered_post_ids) == set(ids)
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

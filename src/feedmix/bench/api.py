@@ -1,8 +1,9 @@
-"""``feedmix bench api``: the same home-feed page over REST and over GraphQL, in one process and one
-run, to say what the GraphQL layer costs: per request wall time (p50/p99) and CPU (all of the process's
+"""``feedmix bench api``: the same home-feed page over REST, GraphQL and gRPC, in one process and one
+run, to say what each API layer costs: per request wall time (p50/p99) and CPU (all of the process's
 threads, ``time.process_time``), in interleaved blocks so that drift and noise hit both alike.
 
-Both go through the same ASGI app and in-process client, so what differs is the API layer: FastAPI's
+REST and GraphQL go through the same ASGI app and in-process client, gRPC through a real channel to
+the in-process gRPC server (protobuf encoding, HTTP/2), so what differs is the API layer: FastAPI's
 query validation and the item dicts' serialisation against GraphQL's document checks (cached by
 text), resolvers and result shaping. The GraphQL query asks for what the REST item holds, so neither
 does work the other skips. Aim: GraphQL adds under 1 ms of CPU to a
@@ -56,6 +57,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             )
         )
         users = [f"u{i:04d}" for i in range(1, args.users + 1)]
+        import grpc
+
+        from feedmix.serving.grpc_api.generated import ranking_pb2 as pb
+        from feedmix.serving.grpc_api.generated.ranking_pb2_grpc import RankingStub
+        from feedmix.serving.grpc_api.grpc_server import GrpcServer
+
+        grpc_server = GrpcServer(rt.feeds, "127.0.0.1", 0, workers=4).start()
+        channel = grpc.insecure_channel(grpc_server.address)
+        stub = RankingStub(channel)  # type: ignore[no-untyped-call]
         try:
             with TestClient(create_app(rt)) as client:
 
@@ -71,7 +81,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     body = r.json()
                     assert r.status_code == 200 and "errors" not in body, body
 
-                kinds = {"rest": rest, "graphql": graphql}
+                def grpc_call(user: str) -> None:
+                    page = stub.GetFeed(pb.GetFeedRequest(user_id=user, limit=args.limit), timeout=10)
+                    assert page.items
+
+                kinds = {"rest": rest, "graphql": graphql, "grpc": grpc_call}
                 samples: dict[str, list[float]] = {k: [] for k in kinds}
                 cpu: dict[str, float] = dict.fromkeys(kinds, 0.0)
                 for fn in kinds.values():  # warm-up: imports, caches, the ranker's first calls
@@ -90,6 +104,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     done += block
                     print(f"bench api: {done}/{args.requests} requests of each", file=sys.stderr)
         finally:
+            channel.close()
+            grpc_server.stop(1.0)
             rt.close()
     out: dict[str, Any] = {"limit": args.limit, "requests_each": done, "block": block}
     for name in kinds:
@@ -99,6 +115,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         }
     added = out["graphql"]["cpu_ms_per_request"] - out["rest"]["cpu_ms_per_request"]
     out["graphql_added_cpu_ms"] = round(added, 3)
+    grpc_delta = out["grpc"]["cpu_ms_per_request"] - out["rest"]["cpu_ms_per_request"]
+    out["grpc_vs_rest_cpu_ms"] = round(grpc_delta, 3)
     out["aim"] = {"graphql_added_cpu_ms_below": 1.0, "met": added < 1.0}
     return out
 

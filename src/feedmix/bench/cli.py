@@ -267,7 +267,7 @@ def register(sub: Any) -> None:
     _forward(
         bsub,
         "api",
-        "the same feed page over REST and GraphQL in one run: p50/p99 and CPU per request",
+        "the same feed page over REST, GraphQL and gRPC in one run: p50/p99 and CPU per request",
         "feedmix.bench.api",
     )
     _add_scaling_command(bsub)

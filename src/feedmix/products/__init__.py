@@ -9,5 +9,11 @@ from typing import Any
 
 from feedmix.products.community_feed import COMMUNITY_FEED
 from feedmix.products.home_feed import HOME_FEED
+from feedmix.products.rank_candidates import HOME_RANK
 
-PIPELINES: dict[str, dict[str, Any]] = {"home": HOME_FEED, "community": COMMUNITY_FEED}
+#: ``home_rank`` ranks a caller's candidates as the home feed would (gRPC ``RankCandidates``)
+PIPELINES: dict[str, dict[str, Any]] = {
+    "home": HOME_FEED,
+    "community": COMMUNITY_FEED,
+    "home_rank": HOME_RANK,
+}

@@ -23,9 +23,10 @@ def _serve(config: Any) -> None:
     url = f"http://{config.host}:{config.port}"
     print(
         f"feedmix: serving {runtime.corpus.describe()['posts']} posts at {url}  (console: {url}/, API docs:"
-        f" {url}/docs)",
+        f" {url}/docs, GraphQL: {url}/graphql)",
         flush=True,
     )
+    grpc_server = _start_grpc(runtime, config)
     try:
         # keep-alive longer than a load balancer's idle timeout (60 s on the common ones): a server
         # that closes first races the client's next request on that connection (a ReadError there)
@@ -38,7 +39,25 @@ def _serve(config: Any) -> None:
             timeout_keep_alive=75,
         )
     finally:
+        if grpc_server is not None:
+            grpc_server.stop()
         runtime.close()
+
+
+def _start_grpc(runtime: Any, config: Any) -> Any:
+    """The gRPC ranking service beside the HTTP one, when a port is configured; a port that is taken
+    leaves the HTTP API serving and says so (the demo asks for 50051, which may be in use)."""
+    if not config.grpc_port:
+        return None
+    from feedmix.serving.grpc_api.grpc_server import GrpcServer
+
+    try:
+        server = GrpcServer(runtime.feeds, config.host, config.grpc_port).start()
+    except OSError as e:
+        print(f"feedmix: gRPC not started ({e})", file=sys.stderr, flush=True)
+        return None
+    print(f"feedmix: gRPC ranking service on {server.address} (proto/feedmix/v1/ranking.proto)", flush=True)
+    return server
 
 
 #: the demo's shadow: the home feed without the heuristic's freshness term, on a tenth of the requests
@@ -58,7 +77,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from feedmix.config import FeedmixConfig
     from feedmix.operator_key import OPERATOR_KEY_ENV, ensure_demo_key
 
-    cfg = FeedmixConfig(host=args.host, port=args.port, posts=args.posts, users=args.users)
+    cfg = FeedmixConfig(
+        host=args.host, port=args.port, posts=args.posts, users=args.users, grpc_port=args.grpc_port
+    )
     cfg.ads_demo_campaigns = True  # an empty campaign store gets demo campaigns: the feed shows ads
     cfg.signals_corpus = "label"  # rate the demo's posts once (brand safety, contextual ads), then reuse
     cfg.shed_target_ms = 50.0  # load shedding as in config/feedmix.toml
@@ -76,6 +97,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     cfg = FeedmixConfig.from_toml(args.config) if args.config else FeedmixConfig()
     if args.port:
         cfg.port = args.port
+    if args.grpc_port is not None:
+        cfg.grpc_port = args.grpc_port
     _serve(cfg)
     return 0
 
@@ -152,6 +175,7 @@ def register(sub: Any) -> None:
         help="'demo' (shipped slice), 'full' (428k posts from $FEEDMIX_DATA_DIR or ../shared/data) or a path",
     )
     p.add_argument("--users", type=int, default=2000, help="simulated users the server knows")
+    p.add_argument("--grpc-port", type=int, default=50051, help="the gRPC ranking service (0: off)")
     p.add_argument(
         "--no-shadow",
         action="store_true",
@@ -162,6 +186,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser("serve", help="serve with a TOML config file")
     p.add_argument("--config", help="TOML file (see config/feedmix.toml)")
     p.add_argument("--port", type=int, default=0, help="override server.port")
+    p.add_argument("--grpc-port", type=int, default=None, help="override server.grpc_port (0: off)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("feed", help="print a user's feed in the terminal")
@@ -183,6 +208,9 @@ def register(sub: Any) -> None:
     p = sub.add_parser("graphql-schema", help="write the GraphQL schema (SDL) clients generate code from")
     p.add_argument("--out", default=None, help="default: the file a test keeps in sync (in the package)")
     p.set_defaults(func=cmd_graphql_schema)
+
+    p = sub.add_parser("grpc-codegen", help="regenerate the gRPC code from proto/feedmix/v1/ranking.proto")
+    p.set_defaults(func=cmd_grpc_codegen)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -213,4 +241,12 @@ def cmd_graphql_schema(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else SCHEMA_FILE
     out.write_text(schema_sdl())
     print(f"wrote {out}")
+    return 0
+
+
+def cmd_grpc_codegen(args: argparse.Namespace) -> int:
+    from feedmix.serving.grpc_api.codegen import REPO, generate
+
+    for path in generate(REPO / "src"):
+        print(f"wrote {path}")
     return 0

@@ -13,6 +13,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from feedmix.components.side_effects.session_record_side_effect import RECORDED
 from feedmix.core.executor import PipelineExecutor, PipelineResult
 from feedmix.core.pipeline import Pipeline
@@ -28,6 +30,8 @@ from feedmix.stores.preference_store import PreferenceStore
 log = logging.getLogger(__name__)
 
 MAX_LIMIT = 100
+#: candidates one ranking request may bring
+MAX_RANK = 1000
 #: request context keys ad targeting may read (``geo``, ``device``), each cut to this many characters
 AD_CONTEXT_KEYS = ("geo", "device")
 
@@ -138,6 +142,59 @@ class FeedService:
             self.shadows.submit(pipeline, result)  # a queue put; the shadows run on their own thread
         return body
 
+    def rank(
+        self,
+        pipeline: str,
+        user_id: str,
+        post_ids: list[str],
+        overrides: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A caller's candidates ranked by a ranking pipeline (``home_rank``): best first, with each
+        one's score parts and head predictions; ids not in the corpus and posts a viewer filter removed
+        are listed apart, so the caller knows what happened to every id it sent."""
+        from feedmix.components.sources.given_posts_source import CONTEXT_KEY
+
+        keys = np.array([_base36(pid) for pid in post_ids], dtype=np.int64)
+        rows = self.corpus.rows_of(keys)
+        known = rows >= 0
+        unknown = [pid for pid, ok in zip(post_ids, known, strict=True) if not ok]
+        asked = np.unique(rows[known])
+        p = self.pipelines[pipeline]
+        stored, preferences_failed = self._viewer_params(p, user_id)
+        query = self.query(
+            p,
+            user_id,
+            max(len(asked), 1),
+            None,
+            False,
+            {**stored, **(overrides or {})},
+            {CONTEXT_KEY: asked},
+        )
+        result = self.executor.run(p, query)
+        items = self.rows.items(result) if len(result.batch) else []
+        ranked = {it["id"] for it in items}
+        c = self.corpus
+        filtered = [c.id_str[r] for r in asked.tolist() if c.id_str[r] not in ranked]
+        return {
+            "request_id": query.request_id,
+            "posts": [
+                {
+                    "post_id": it["id"],
+                    "rank": i,
+                    "score": it["score"],
+                    "score_parts": it["score_parts"],
+                    "predictions": it["predictions"],
+                }
+                for i, it in enumerate(items)
+            ],
+            "unknown_post_ids": unknown,
+            "filtered_post_ids": filtered,
+            "coverage": round(result.coverage, 4),
+            "degraded": result.degraded or preferences_failed,
+            "failed_components": [*result.failed_components, *(["viewer_preferences"] * preferences_failed)],
+            "model_version": result.query.annotations.get("model_version"),
+        }
+
     def _viewer_params(self, pipeline: Pipeline, user_id: str) -> tuple[dict[str, str], bool]:
         """The viewer's stored preferences as the params this pipeline declares, and whether reading
         them failed: a preference store that is down serves the feed without them (fail open), and
@@ -154,6 +211,16 @@ class FeedService:
 
     def items(self, result: PipelineResult, features: bool = False) -> list[dict[str, Any]]:
         return self.rows.items(result, features)
+
+
+def _base36(post_id: str) -> int:
+    """A post id's number, -1 for anything that cannot be a corpus id (never raises)."""
+    if not 0 < len(post_id) <= 12:  # 36**12 < 2**63
+        return -1
+    try:
+        return int(post_id, 36)
+    except ValueError:
+        return -1
 
 
 def _ads_summary(pipeline: Pipeline, result: PipelineResult) -> dict[str, Any] | None:
