@@ -80,6 +80,7 @@ def measure(sessions: int = 1500, seed: int = 11, state_dir: Path | None = None)
             "sessions": sessions,
             "rows": runs["without"]["rows"],
             "signals_model": loader.table.model_version,
+            "features": {"with_signals": len(all_features), "without": len(without)},
             "auc": {
                 h: {
                     "with_signals": round(metric["with_signals"][f"{h}.auc"], 4),
