@@ -41,6 +41,7 @@ EXPECTED = {
         "eval ranking",
         "eval loop",
         "eval signal-features",
+        "eval discovery",
         "eval ope",
         "eval experiments",
     },

@@ -36,6 +36,12 @@ def register(sub: Any) -> None:
     )
     _forward(
         esub,
+        "discovery",
+        "the apps and games discovery surface on held-out simulated sessions: ranker, heuristic, popularity",
+        "feedmix.eval.discovery",
+    )
+    _forward(
+        esub,
         "ope",
         "Open Bandit logs: IPS, SNIPS, DR estimates of BTS's click rate against its on-policy rate",
         "feedmix.eval.ope.open_bandit",

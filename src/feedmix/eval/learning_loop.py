@@ -59,9 +59,11 @@ def run_sessions(
     limit: int = 25,
     progress: bool = False,
     params: dict[str, Any] | None = None,
+    surface: str = "home",
 ) -> tuple[SimulationReport, np.ndarray[Any, Any]]:
     """``sessions`` simulated sessions against a fresh runtime of ``cfg``; returns the report and
-    the per-session engagement. ``params`` become the home pipeline's param overrides."""
+    the per-session engagement. ``params`` become the home pipeline's param overrides; ``surface``
+    is the feed the simulated users read (``home`` or ``discovery``)."""
     from fastapi.testclient import TestClient
 
     from feedmix.serving.app import create_app
@@ -83,6 +85,7 @@ def run_sessions(
                 limit=limit,
                 progress=progress,
                 run_id=run_id,
+                surface=surface,
             )
     finally:
         rt.close()

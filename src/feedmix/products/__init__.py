@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from feedmix.products.community_feed import COMMUNITY_FEED
+from feedmix.products.discovery_feed import DISCOVERY_FEED
 from feedmix.products.home_feed import HOME_FEED
 from feedmix.products.rank_candidates import HOME_RANK
 
@@ -15,5 +16,6 @@ from feedmix.products.rank_candidates import HOME_RANK
 PIPELINES: dict[str, dict[str, Any]] = {
     "home": HOME_FEED,
     "community": COMMUNITY_FEED,
+    "discovery": DISCOVERY_FEED,
     "home_rank": HOME_RANK,
 }

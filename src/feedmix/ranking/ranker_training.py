@@ -89,6 +89,8 @@ class TrainingRows:
     ts: npt.NDArray[np.float64]
     heuristic: npt.NDArray[np.float64]
     features: tuple[str, ...]
+    #: the posts' own score (votes): the popularity baseline, ranking by what the crowd liked
+    popularity: npt.NDArray[np.float64]
     logged_share: float
 
 
@@ -168,6 +170,7 @@ def rows_from_table(
         ts=np.asarray(t.column("ts"), dtype=np.float64),
         heuristic=heuristic,
         features=features,
+        popularity=corpus.score[rows].astype(np.float64),
         logged_share=float(logged.mean()) if n else 0.0,
     )
 
@@ -223,7 +226,7 @@ def check_enough(rows: TrainingRows, cfg: TrainingConfig, train: slice, test: sl
 
 
 def evaluate(model: MultiTaskRanker, rows: TrainingRows, test: slice) -> dict[str, float]:
-    """Per head on the later slice: AUC, log loss, base rate, and the heuristic's AUC."""
+    """Per head on the later slice: AUC, log loss, base rate, and the heuristic's and popularity's AUC."""
     x = rows.x[test]
     preds = model.predict(x)
     metrics: dict[str, float] = {"test_rows": float(x.shape[0])}
@@ -233,8 +236,9 @@ def evaluate(model: MultiTaskRanker, rows: TrainingRows, test: slice) -> dict[st
         metrics[f"{head}.logloss"] = float(log_loss(y, np.clip(p, 1e-7, 1 - 1e-7), labels=[False, True]))
         metrics[f"{head}.base_rate"] = float(y.mean())
         # the heuristic ranks by "good", so it predicts hides in reverse
-        h = rows.heuristic[test] * (-1.0 if head == "hide" else 1.0)
-        metrics[f"{head}.heuristic_auc"] = float(roc_auc_score(y, h))
+        sign = -1.0 if head == "hide" else 1.0
+        metrics[f"{head}.heuristic_auc"] = float(roc_auc_score(y, sign * rows.heuristic[test]))
+        metrics[f"{head}.popularity_auc"] = float(roc_auc_score(y, sign * rows.popularity[test]))
     return metrics
 
 

@@ -96,6 +96,8 @@ class FeedResponse(BaseModel):
     quality_factor: float = 1.0
     #: how many ad slots the page had, how many were served, and whether ads were degraded
     ads: dict[str, Any] | None = None
+    #: communities the surface suggests joining (discovery)
+    suggested_communities: list[str] | None = None
     trace: dict[str, Any] | None = None
 
 
@@ -191,6 +193,17 @@ def create_app(runtime: Runtime) -> FastAPI:
     ) -> Response:
         """The feed of one community, ranked for the user."""
         return run_feed(request, "community", user_id, limit, cursor, debug, community=name)
+
+    @app.get("/v1/discovery/feed", response_model=FeedResponse, tags=["feeds"])
+    def discovery_feed(
+        request: Request,
+        user_id: Annotated[str, Query(min_length=1, max_length=64, description="who is asking")],
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 25,
+        cursor: Annotated[str | None, Query(max_length=256)] = None,
+        debug: bool = False,
+    ) -> Response:
+        """Apps and games discovery: catalogue posts new to the user, and communities to join."""
+        return run_feed(request, "discovery", user_id, limit, cursor, debug)
 
     @app.post("/v1/events", status_code=202, response_model=EventsAccepted, tags=["events"])
     def post_events(batch: EventBatch) -> Response:
@@ -350,7 +363,7 @@ def create_app(runtime: Runtime) -> FastAPI:
                 runtime.corpus,
                 runtime.ingestor,
                 lambda ids: _signals_of(runtime, ids),
-                {"HOME": "home"},
+                {"HOME": "home", "DISCOVERY": "discovery"},
                 runtime.preferences,
             ),
             PersistedDocuments.load(runtime.config.graphql_persisted_only),

@@ -136,6 +136,9 @@ class FeedService:
         ads = _ads_summary(p, result)
         if ads is not None:
             body["ads"] = ads
+        suggested = result.query.feature("feed.suggested_communities")
+        if suggested is not None:  # a surface that suggests communities to join (discovery)
+            body["suggested_communities"] = [self.corpus.communities[int(c)] for c in suggested]
         if debug:
             body["trace"] = result.trace.as_dict()
         if self.shadows is not None:

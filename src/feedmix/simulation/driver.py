@@ -63,6 +63,8 @@ from feedmix.simulation.population import Population, UserProfile
 FEED_PATH = "/v1/feed"
 EVENTS_PATH = "/v1/events"
 SURFACE = "home"
+#: where each surface's feed is read (``simulate(surface=...)``)
+FEED_PATHS = {"home": FEED_PATH, "discovery": "/v1/discovery/feed"}
 #: most events the ingestion API takes in one request (``feedmix.events.schema.MAX_BATCH``)
 EVENTS_MAX_BATCH = 1000
 #: event ids must be 1-64 of ``[A-Za-z0-9_.:-]``; a prefix this short leaves room for the rest
@@ -146,8 +148,11 @@ class _Run:
         rng: np.random.Generator,
         limit: int,
         prefix: str,
+        surface: str = SURFACE,
     ) -> None:
         self.client = client
+        self.surface = surface
+        self.feed_path = FEED_PATHS[surface]
         self.behavior = behavior
         self.corpus = corpus
         self.rng = rng
@@ -164,7 +169,7 @@ class _Run:
             params["cursor"] = cursor
         self.report.feed_requests += 1
         try:
-            resp = self.client.get(FEED_PATH, params=params)
+            resp = self.client.get(self.feed_path, params=params)
         except httpx.HTTPError as exc:
             self.errors[f"feed_transport_{type(exc).__name__}"] += 1
             return None
@@ -292,7 +297,7 @@ class _Run:
                 "user_id": user.user_id,
                 "post_id": item["id"],
                 "position": position,
-                "surface": SURFACE,
+                "surface": self.surface,
             }
             if request_id is not None:
                 base["request_id"] = request_id
@@ -318,6 +323,7 @@ def simulate(
     limit: int = 25,
     progress: bool = True,
     run_id: str | None = None,
+    surface: str = SURFACE,
 ) -> SimulationReport:
     """Run ``sessions`` simulated sessions against the feed API behind ``client``.
 
@@ -338,7 +344,9 @@ def simulate(
     if sessions:
         activity = population.activity
         chosen = rng.choice(len(population), size=sessions, p=activity / activity.sum()).tolist()
-    run = _Run(client, behavior, corpus, rng, limit, prefix)
+    if surface not in FEED_PATHS:
+        raise ValueError(f"surface must be one of {sorted(FEED_PATHS)}")
+    run = _Run(client, behavior, corpus, rng, limit, prefix, surface)
     per_session = np.zeros(sessions, dtype=np.float64)
     bar = tqdm(chosen, total=sessions, disable=not progress, unit="session", desc="simulate", leave=False)
     for s, u in enumerate(bar):

@@ -179,6 +179,9 @@ class FeedConnection:
     degraded: bool
     failed_components: list[str]
     model_version: str | None
+    suggested_communities: list[str] = strawberry.field(
+        description="Communities the surface suggests joining (discovery; empty elsewhere)."
+    )
 
     @classmethod
     def from_body(cls, body: dict[str, Any]) -> FeedConnection:
@@ -200,6 +203,7 @@ class FeedConnection:
             degraded=body["degraded"],
             failed_components=list(body["failed_components"]),
             model_version=body.get("model_version"),
+            suggested_communities=list(body.get("suggested_communities") or []),
         )
 
 
@@ -222,6 +226,7 @@ class Community:
 @strawberry.enum(description="Which ranking surface a feed comes from.")
 class Surface(enum.Enum):
     HOME = "home"
+    DISCOVERY = "discovery"
 
 
 @strawberry.type(description="A viewer's feed settings; every feed they get applies them.")

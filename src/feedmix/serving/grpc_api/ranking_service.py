@@ -61,7 +61,7 @@ class RankingService(RankingServicer):
     ) -> None:
         self.feeds = feeds
         #: surface name -> the pipeline serving its feed, and the one ranking a caller's candidates
-        self.surfaces = dict(surfaces or {"home": "home", "community": "community"})
+        self.surfaces = dict(surfaces or {"home": "home", "community": "community", "discovery": "discovery"})
         self.rank_pipelines = dict(rank_pipelines or {"home": "home_rank"})
 
     # -- calls -----------------------------------------------------------------------------------
@@ -105,6 +105,7 @@ class RankingService(RankingServicer):
             degraded=body["degraded"],
             failed_components=body["failed_components"],
             model_version=body.get("model_version") or "",
+            suggested_communities=body.get("suggested_communities") or [],
         )
 
     def _rank(

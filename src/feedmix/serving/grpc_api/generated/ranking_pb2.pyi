@@ -96,7 +96,7 @@ class FeedItem(_message.Message):
     def __init__(self, id: _Optional[str] = ..., kind: _Optional[str] = ..., position: _Optional[int] = ..., title: _Optional[str] = ..., community: _Optional[str] = ..., score: _Optional[float] = ..., source: _Optional[str] = ..., score_parts: _Optional[_Mapping[str, float]] = ..., predictions: _Optional[_Mapping[str, float]] = ..., ad: _Optional[_Union[AdCreative, _Mapping]] = ...) -> None: ...
 
 class FeedPage(_message.Message):
-    __slots__ = ("request_id", "surface", "items", "next_cursor", "coverage", "degraded", "failed_components", "model_version")
+    __slots__ = ("request_id", "surface", "items", "next_cursor", "coverage", "degraded", "failed_components", "model_version", "suggested_communities")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     SURFACE_FIELD_NUMBER: _ClassVar[int]
     ITEMS_FIELD_NUMBER: _ClassVar[int]
@@ -105,6 +105,7 @@ class FeedPage(_message.Message):
     DEGRADED_FIELD_NUMBER: _ClassVar[int]
     FAILED_COMPONENTS_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    SUGGESTED_COMMUNITIES_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     surface: str
     items: _containers.RepeatedCompositeFieldContainer[FeedItem]
@@ -113,7 +114,8 @@ class FeedPage(_message.Message):
     degraded: bool
     failed_components: _containers.RepeatedScalarFieldContainer[str]
     model_version: str
-    def __init__(self, request_id: _Optional[str] = ..., surface: _Optional[str] = ..., items: _Optional[_Iterable[_Union[FeedItem, _Mapping]]] = ..., next_cursor: _Optional[str] = ..., coverage: _Optional[float] = ..., degraded: _Optional[bool] = ..., failed_components: _Optional[_Iterable[str]] = ..., model_version: _Optional[str] = ...) -> None: ...
+    suggested_communities: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, request_id: _Optional[str] = ..., surface: _Optional[str] = ..., items: _Optional[_Iterable[_Union[FeedItem, _Mapping]]] = ..., next_cursor: _Optional[str] = ..., coverage: _Optional[float] = ..., degraded: _Optional[bool] = ..., failed_components: _Optional[_Iterable[str]] = ..., model_version: _Optional[str] = ..., suggested_communities: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class RankCandidatesRequest(_message.Message):
     __slots__ = ("user_id", "surface", "post_ids", "params")
