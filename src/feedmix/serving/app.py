@@ -36,6 +36,7 @@ from feedmix.serving.feed_service import MAX_LIMIT, UnknownCommunity
 from feedmix.serving.graphql_api.persisted import PersistedDocuments
 from feedmix.serving.graphql_api.router import graphql_router
 from feedmix.serving.graphql_api.services import GraphQLServices
+from feedmix.serving.pipeline_catalog import describe as describe_pipeline
 from feedmix.serving.runtime import Runtime
 from feedmix.shadow.api import shadows_router
 from feedmix.signals.api import CorpusView, signals_router
@@ -264,6 +265,12 @@ def create_app(runtime: Runtime) -> FastAPI:
         ]
         return _json({"pipeline": pipeline, "params": rows})
 
+    @app.get("/v1/pipelines", tags=["directory"])
+    def pipelines() -> Response:
+        """Every pipeline: its stages, each component's type, owner, columns and params (bounds, default,
+        current value), as the console's components page draws them."""
+        return _json({"pipelines": [describe_pipeline(p) for p in runtime.pipelines.values()]})
+
     @app.get("/healthz", tags=["ops"])
     def healthz() -> Response:
         return _json(
@@ -306,6 +313,11 @@ def create_app(runtime: Runtime) -> FastAPI:
     def ads_console() -> FileResponse:
         """Advertiser reporting: spend, impressions, clicks, CTR, CPC and eCPM per campaign per day."""
         return FileResponse(STATIC_DIR / "ads.html")
+
+    @app.get("/console/components", include_in_schema=False)
+    def components_console() -> FileResponse:
+        """Components and params: every pipeline drawn as its stages, every component's columns and params."""
+        return FileResponse(STATIC_DIR / "components.html")
 
     @app.get("/console/signals", include_in_schema=False)
     def signals_console() -> FileResponse:

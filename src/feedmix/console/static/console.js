@@ -124,6 +124,7 @@
     return api("/v1/communities").then(function (data) {
       var sel = clear($("surface-select"));
       sel.appendChild(el("option", { value: "home" }, ["home"]));
+      sel.appendChild(el("option", { value: "@discovery" }, ["apps & games discovery"]));
       (data.communities || []).forEach(function (c) {
         var extra = c.posts !== undefined ? " (" + fmtNum(c.posts) + " posts)" : "";
         sel.appendChild(el("option", { value: c.name }, ["r/" + c.name + extra]));
@@ -143,7 +144,9 @@
 
   /* ---------- feed loading ---------- */
   function feedUrl(p, cursor) {
-    var base = p.surface === "home" ? "/v1/feed" : "/v1/communities/" + encodeURIComponent(p.surface) + "/feed";
+    var base = p.surface === "home" ? "/v1/feed" :
+      p.surface === "@discovery" ? "/v1/discovery/feed" :
+      "/v1/communities/" + encodeURIComponent(p.surface) + "/feed";
     var q = "user_id=" + encodeURIComponent(p.user) + "&limit=" + p.limit + "&debug=true";
     if (cursor) q += "&cursor=" + encodeURIComponent(cursor);
     return base + "?" + q;
@@ -202,6 +205,12 @@
     if (comms.length) {
       box.appendChild(el("span", { className: "muted" }, ["subscribed:"]));
       comms.forEach(function (c) { box.appendChild(el("span", { className: "chip" }, ["r/" + c])); });
+    }
+    if ((data.suggested_communities || []).length) {
+      box.appendChild(el("span", { className: "muted" }, ["to join:"]));
+      data.suggested_communities.forEach(function (c) {
+        box.appendChild(el("span", { className: "chip suggested" }, ["r/" + c]));
+      });
     }
   }
 
