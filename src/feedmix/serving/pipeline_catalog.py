@@ -60,4 +60,3 @@ def describe(pipeline: Pipeline) -> dict[str, Any]:
         "stages": stages,
         "pipeline_params": params_of.get("pipeline", []),
     }
-
