@@ -23,6 +23,7 @@ from pydantic import BaseModel
 
 from feedmix import __version__
 from feedmix.ads.api.ad_tracker import AdEventBatch, InvalidAdEvents, ad_outcome_rows, ad_revenue_rows
+from feedmix.ads.api.ads_overview_api import ads_overview_router
 from feedmix.ads.api.advertiser_api import mount_advertiser_api
 from feedmix.ads.api.explain_api import explain_router
 from feedmix.console import STATIC_DIR
@@ -339,6 +340,9 @@ def create_app(runtime: Runtime) -> FastAPI:
         )
         if runtime.ads is not None:
             app.include_router(explain_router(runtime.ads, runtime.campaigns))
+        app.include_router(  # operator key: $FEEDMIX_OPERATOR_KEY
+            ads_overview_router(runtime.campaigns, lambda: _ad_log(runtime, ad_outcome_rows))
+        )
 
     experiments = runtime.experiments
     if experiments is not None:  # operator key: $FEEDMIX_OPERATOR_KEY

@@ -87,6 +87,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         cfg.shadows = {"no_freshness": dict(DEMO_SHADOW)}
     key = ensure_demo_key(cfg.state_dir)  # the experiments API and CLI work without a manual step
     print(f"feedmix: operator key {key} ({OPERATOR_KEY_ENV}; the CLI reads {cfg.state_dir}/operator_key)")
+    console = f"http://{cfg.host}:{cfg.port}/console"
+    print(f"feedmix: every campaign, its spend and pacing: {console}/ads#key={key}")
     _serve(cfg)
     return 0
 
