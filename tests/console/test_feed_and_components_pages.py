@@ -80,3 +80,22 @@ def test_the_components_page_draws_every_pipeline(browser: Any, site: tuple[str,
     assert page.page.locator("#components-table tbody tr").count() == 1
     page.screenshot("console-components")
     assert page.errors == []
+
+
+def test_the_compare_page_shows_two_param_sets_side_by_side(browser: Any, site: tuple[str, Runtime]) -> None:
+    url, _ = site
+    page = Page(browser)
+    page.page.goto(url + "/console/compare")
+    page.page.fill("#params-b", "heuristic_scorer.w_freshness=0\nheuristic_scorer.w_quality=5")
+    page.page.click("#compare-form button[type=submit]")
+    page.page.locator("#list-b li").nth(19).wait_for(timeout=15_000)
+    assert page.page.locator("#list-a li").count() == 20
+    summary = page.page.inner_text("#summary")
+    assert "RBO" in summary and "Jaccard@10" in summary
+    shifts = page.page.locator("#list-b .shift").all_inner_texts()
+    assert any(s != "=" for s in shifts)  # the weights moved posts
+    page.screenshot("console-compare")
+    page.page.fill("#params-b", "no equals sign")
+    page.page.click("#compare-form button[type=submit]")
+    assert "not name=value" in page.page.inner_text("#error-text")
+    assert page.errors == []

@@ -19,7 +19,7 @@ from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from feedmix import __version__
 from feedmix.ads.api.ad_tracker import AdEventBatch, InvalidAdEvents, ad_outcome_rows, ad_revenue_rows
@@ -33,6 +33,7 @@ from feedmix.events.event_log import EventLogUnavailable, scan
 from feedmix.events.schema import EventBatch
 from feedmix.experiments.api import experiments_router
 from feedmix.serving.cursor import Cursor, CursorError
+from feedmix.serving.feed_compare import compare as feed_compare
 from feedmix.serving.feed_service import MAX_LIMIT, UnknownCommunity
 from feedmix.serving.graphql_api.persisted import PersistedDocuments
 from feedmix.serving.graphql_api.router import graphql_router
@@ -101,6 +102,17 @@ class FeedResponse(BaseModel):
     #: communities the surface suggests joining (discovery)
     suggested_communities: list[str] | None = None
     trace: dict[str, Any] | None = None
+
+
+class CompareRequest(BaseModel):
+    """Two param sets (``name: value``, as ``p.<name>`` takes them) for one user's page."""
+
+    user_id: str
+    surface: str = "home"
+    community: str | None = None
+    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = 25
+    a: dict[str, str | float | int | bool] = {}
+    b: dict[str, str | float | int | bool] = {}
 
 
 class EventsAccepted(BaseModel):
@@ -266,6 +278,25 @@ def create_app(runtime: Runtime) -> FastAPI:
         ]
         return _json({"pipeline": pipeline, "params": rows})
 
+    @app.post("/v1/compare", tags=["feeds"])
+    def compare_feeds(req: CompareRequest) -> Response:
+        """The same user's page under two param sets, ranked now, and how far apart they are (RBO,
+        Jaccard@10, Kendall tau); side effects off, so a comparison is never traffic."""
+        if not USER_ID.match(req.user_id):
+            raise _field_error(["body", "user_id"], "user_id must be 1-64 characters of A-Z a-z 0-9 _ . : -")
+        if req.surface not in runtime.pipelines:
+            raise _field_error(["body", "surface"], f"unknown surface (known: {sorted(runtime.pipelines)})")
+        for side, params in (("a", req.a), ("b", req.b)):
+            try:
+                runtime.pipelines[req.surface].params(params)
+            except ParamError as exc:
+                raise _field_error(["body", side, exc.name], str(exc)) from None
+        try:
+            body = feed_compare(feeds, req.surface, req.user_id, req.limit, req.a, req.b, req.community)
+        except UnknownCommunity as exc:
+            raise _field_error(["body", "community"], f"unknown community {exc.args[0]!r}", 404) from None
+        return _json(body)
+
     @app.get("/v1/pipelines", tags=["directory"])
     def pipelines() -> Response:
         """Every pipeline: its stages, each component's type, owner, columns and params (bounds, default,
@@ -314,6 +345,11 @@ def create_app(runtime: Runtime) -> FastAPI:
     def ads_console() -> FileResponse:
         """Advertiser reporting: spend, impressions, clicks, CTR, CPC and eCPM per campaign per day."""
         return FileResponse(STATIC_DIR / "ads.html")
+
+    @app.get("/console/compare", include_in_schema=False)
+    def compare_console() -> FileResponse:
+        """Side by side: one user's page under two param sets, with the rank shifts between them."""
+        return FileResponse(STATIC_DIR / "compare.html")
 
     @app.get("/console/components", include_in_schema=False)
     def components_console() -> FileResponse:

@@ -69,8 +69,10 @@ class FeedService:
         debug: bool = False,
         overrides: Mapping[str, Any] | None = None,
         context: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
     ) -> Query:
-        """Build the query; raises ``ParamError`` for a bad override before anything runs."""
+        """Build the query; raises ``ParamError`` for a bad override before anything runs. A given
+        ``request_id`` repeats a request's random draws (exploration), which a comparison needs."""
         p = self.pipelines[pipeline] if isinstance(pipeline, str) else pipeline
         params = p.params(overrides)
         cur = cursor or Cursor.new()
@@ -80,7 +82,7 @@ class FeedService:
             surface=p.surface,
             params=params,
             deadline=Deadline.from_ms(float(params["pipeline.deadline_ms"])),
-            request_id=uuid.uuid4().hex[:16],
+            request_id=request_id or uuid.uuid4().hex[:16],
             now=self.now,
             limit=limit,
             debug=debug,
@@ -97,6 +99,7 @@ class FeedService:
         overrides: Mapping[str, Any] | None = None,
         community: str | None = None,
         ad_context: Mapping[str, str] | None = None,
+        request_id: str | None = None,
     ) -> dict[str, Any]:
         """One page. ``ad_context`` (``geo``, ``device``) is what ad targeting may use beyond the page."""
         context: dict[str, Any] = {k: v for k, v in (ad_context or {}).items() if k in AD_CONTEXT_KEYS}
@@ -107,7 +110,9 @@ class FeedService:
         p = self.pipelines[pipeline]
         cur = cursor or Cursor.new()
         stored, preferences_failed = self._viewer_params(p, user_id)
-        query = self.query(p, user_id, limit, cur, debug, {**stored, **(overrides or {})}, context)
+        query = self.query(
+            p, user_id, limit, cur, debug, {**stored, **(overrides or {})}, context, request_id
+        )
         result = self.executor.run(p, query)
         # without the session's record, page 2 could repeat page 1: no cursor then
         recorded = bool(result.query.annotations.get(RECORDED))
