@@ -32,6 +32,8 @@ from feedmix.core.params import ParamError, ParamRegistry
 from feedmix.events.event_log import EventLogUnavailable, scan
 from feedmix.events.schema import EventBatch
 from feedmix.experiments.api import experiments_router
+from feedmix.ranking.model_registry import ModelRegistry
+from feedmix.ranking.models_api import models_router
 from feedmix.serving.cursor import Cursor, CursorError
 from feedmix.serving.feed_compare import compare as feed_compare
 from feedmix.serving.feed_service import MAX_LIMIT, UnknownCommunity
@@ -351,6 +353,11 @@ def create_app(runtime: Runtime) -> FastAPI:
         """Side by side: one user's page under two param sets, with the rank shifts between them."""
         return FileResponse(STATIC_DIR / "compare.html")
 
+    @app.get("/console/models", include_in_schema=False)
+    def models_console() -> FileResponse:
+        """Models: the ranker's versions and metrics, promote and roll back (operator key)."""
+        return FileResponse(STATIC_DIR / "models.html")
+
     @app.get("/console/components", include_in_schema=False)
     def components_console() -> FileResponse:
         """Components and params: every pipeline drawn as its stages, every component's columns and params."""
@@ -395,6 +402,13 @@ def create_app(runtime: Runtime) -> FastAPI:
             )
         )
 
+    ranker = runtime.ranker
+    app.include_router(  # operator key: $FEEDMIX_OPERATOR_KEY
+        models_router(
+            lambda: ModelRegistry(runtime.config.ranking_registry_dir),
+            on_change=ranker.reload if ranker is not None else None,
+        )
+    )
     app.include_router(
         shadows_router(lambda: runtime.config.shadows, Path(runtime.config.state_dir) / "shadow")
     )
