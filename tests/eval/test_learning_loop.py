@@ -145,6 +145,7 @@ def test_a_promoted_model_serves_with_heads_in_the_response_and_the_log(
             "heuristic_scorer",
             "ranker",
             "freshness_boost",
+            "show_fewer",
             "community_penalty",
             "domain_penalty",
             "exploration_propensity",
