@@ -62,8 +62,27 @@ def cmd_bench_serving(args: argparse.Namespace) -> int:
     if args.out:
         with open(args.out, "w") as fh:
             fh.write(text + "\n")
+    keep_latest_load_run(result)
     print(text)
     return 0
+
+
+def keep_latest_load_run(result: dict[str, Any]) -> Path:
+    """The run and its cost per component and team, where a serving process on this machine finds it
+    (``<state>/bench/serving-latest.json``; the console's ops page shows it)."""
+    import time
+
+    from feedmix.bench.cost import cost_report
+    from feedmix.serving.ops_api import latest_load_run_path
+
+    try:
+        cost: dict[str, Any] | None = cost_report(result)
+    except ValueError as e:  # a run whose /metrics could not be read: kept, without a cost
+        cost = {"error": str(e)}
+    path = latest_load_run_path(os.environ.get("FEEDMIX_STATE_DIR", "var"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"saved_at": time.time(), "cost": cost, "run": result}, indent=1) + "\n")
+    return path
 
 
 def _bench_reference(args: argparse.Namespace) -> int:
@@ -96,6 +115,8 @@ def _bench_reference(args: argparse.Namespace) -> int:
     if args.out:
         with open(args.out, "w") as fh:
             fh.write(text + "\n")
+    if not args.prepare_only:
+        keep_latest_load_run(result)
     print(text)
     return 0
 

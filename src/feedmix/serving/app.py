@@ -40,6 +40,7 @@ from feedmix.serving.feed_service import MAX_LIMIT, UnknownCommunity
 from feedmix.serving.graphql_api.persisted import PersistedDocuments
 from feedmix.serving.graphql_api.router import graphql_router
 from feedmix.serving.graphql_api.services import GraphQLServices
+from feedmix.serving.ops_api import ops_router
 from feedmix.serving.pipeline_catalog import describe as describe_pipeline
 from feedmix.serving.runtime import Runtime
 from feedmix.shadow.api import shadows_router
@@ -352,6 +353,14 @@ def create_app(runtime: Runtime) -> FastAPI:
     def compare_console() -> FileResponse:
         """Side by side: one user's page under two param sets, with the rank shifts between them."""
         return FileResponse(STATIC_DIR / "compare.html")
+
+    app.include_router(ops_router(runtime.config.state_dir))
+
+    @app.get("/console/ops", include_in_schema=False)
+    def ops_console() -> FileResponse:
+        """Ops: latency, errors and CPU per pipeline and component from /metrics, live; cost per
+        component and team from the latest load run."""
+        return FileResponse(STATIC_DIR / "ops.html")
 
     @app.get("/console/models", include_in_schema=False)
     def models_console() -> FileResponse:
