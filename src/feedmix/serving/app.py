@@ -440,6 +440,7 @@ def create_app(runtime: Runtime) -> FastAPI:
                 lambda ids: _signals_of(runtime, ids),
                 {"HOME": "home", "DISCOVERY": "discovery"},
                 runtime.preferences,
+                runtime.ads.tracker.track if runtime.ads is not None else None,
             ),
             PersistedDocuments.load(runtime.config.graphql_persisted_only),
             graphiql=runtime.config.graphql_graphiql,

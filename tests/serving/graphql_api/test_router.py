@@ -148,3 +148,34 @@ def test_persisted_documents_by_hash(client: TestClient) -> None:
     assert r.status_code == 400 and r.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
     assert client.post("/graphql", content=b"{nope").status_code == 400
     assert "graphiql" in client.get("/graphql").text.lower()
+
+
+def test_ad_events_through_the_mutation_bill_once_and_name_bad_tokens(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from feedmix.config import FeedmixConfig
+    from feedmix.serving.app import create_app
+
+    cfg = FeedmixConfig(state_dir=str(tmp_path_factory.mktemp("ads")), users=50, ads_demo_campaigns=True)
+    rt = Runtime.build(cfg)
+    try:
+        with TestClient(create_app(rt)) as c:
+            ads = []
+            for i in range(1, 20):
+                page = gql(c, HOME, {"userId": f"u{i:04d}", "first": 25})["data"]["feed"]
+                ads += [e["node"] for e in page["edges"] if e["node"]["__typename"] == "Ad"]
+            assert ads, "the demo campaigns serve ads"
+            m = """mutation($e: [AdEventInput!]!) {
+                recordAdEvents(events: $e) { accepted duplicates billedMicros } }"""
+            events = [
+                {"eventId": f"gql-ad-{i}", "type": "CLICK", "adToken": a["adToken"]}
+                for i, a in enumerate(ads[:3])
+            ]
+            out = gql(c, m, {"e": events})["data"]["recordAdEvents"]
+            assert out["accepted"] == len(events) and out["duplicates"] == 0
+            again = gql(c, m, {"e": events})["data"]["recordAdEvents"]
+            assert again == {"accepted": 0, "duplicates": len(events), "billedMicros": 0}
+            bad = gql(c, m, {"e": [{"eventId": "gql-ad-x", "type": "IMPRESSION", "adToken": "forged"}]})
+            assert bad["errors"][0]["extensions"]["field"] == "events.0.adToken"
+    finally:
+        rt.close()

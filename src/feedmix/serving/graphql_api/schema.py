@@ -16,11 +16,14 @@ from starlette.concurrency import run_in_threadpool
 from strawberry.extensions import DisableValidation, ParserCache, SchemaExtension
 from strawberry.types import Info
 
+from feedmix.ads.api.ad_tracker import AdEventBatch, InvalidAdEvents
 from feedmix.events.event_log import EventLogUnavailable
 from feedmix.events.schema import EventBatch
 from feedmix.serving.graphql_api import viewer
 from feedmix.serving.graphql_api.context import bad_input
 from feedmix.serving.graphql_api.types import (
+    AdEventInput,
+    AdEventsAccepted,
     Community,
     EventInput,
     EventsAccepted,
@@ -30,6 +33,7 @@ from feedmix.serving.graphql_api.types import (
     Surface,
     Viewer,
 )
+from feedmix.stores.errors import StoreUnavailable
 
 SCHEMA_FILE = Path(__file__).resolve().parent / "schema.graphql"
 #: GraphQL's names of the event fields, for errors that name what the client sent
@@ -38,6 +42,7 @@ _FIELD_NAMES = {
     "user_id": "userId",
     "post_id": "postId",
     "request_id": "requestId",
+    "ad_token": "adToken",
 }
 
 
@@ -107,6 +112,31 @@ class Mutation:
         except EventLogUnavailable as e:
             raise GraphQLError(f"event log unavailable: {e}", extensions={"code": "UNAVAILABLE"}) from None
         return EventsAccepted(accepted=res.accepted, duplicates=res.duplicates)
+
+    @strawberry.mutation(
+        description="Ad impressions and clicks by the served ad's adToken: each eventId bills once "
+        "(as POST /v1/ads/events)."
+    )
+    async def record_ad_events(self, info: Info, events: list[AdEventInput]) -> AdEventsAccepted:
+        track = info.context.services.track_ad_events
+        if track is None:
+            raise GraphQLError("ads are disabled on this server", extensions={"code": "UNAVAILABLE"})
+        rows = [{"event_id": e.event_id, "type": e.type.value, "ad_token": e.ad_token} for e in events]
+        try:
+            batch = AdEventBatch.model_validate({"events": rows})
+        except ValidationError as e:
+            first = e.errors()[0]
+            raise bad_input(_field_path(first["loc"]), first["msg"]) from None
+        try:
+            res = await run_in_threadpool(track, batch)
+        except InvalidAdEvents as e:
+            bad = e.errors[0]  # loc ["body", "events", i, "ad_token"]
+            raise bad_input(_field_path(tuple(bad["loc"][1:])), bad["msg"]) from None
+        except StoreUnavailable as e:
+            raise GraphQLError(f"ad stores unavailable: {e}", extensions={"code": "UNAVAILABLE"}) from None
+        return AdEventsAccepted(
+            accepted=res["accepted"], duplicates=res["duplicates"], billed_micros=res["billed_micros"]
+        )
 
     @strawberry.mutation(description="Change a viewer's feed settings; their next feed applies them.")
     async def update_preferences(self, info: Info, user_id: str, input: PreferencesInput) -> Viewer:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from feedmix.ads.api.ad_tracker import AdEventBatch
 from feedmix.corpus.reddit_corpus import RedditCorpus
 from feedmix.events.ingest import EventIngestor
 from feedmix.serving.feed_service import FeedService
@@ -24,3 +25,5 @@ class GraphQLServices:
     surfaces: dict[str, str] = field(default_factory=lambda: {"HOME": "home"})
     #: viewers' stored settings (the feed service applies them; GraphQL reads and writes them)
     preferences: PreferenceStore | None = None
+    #: the ad tracker's ``track`` (impressions and clicks by ad token; None: ads are off here)
+    track_ad_events: Callable[[AdEventBatch], dict[str, Any]] | None = None

@@ -257,6 +257,26 @@ class EventsAccepted:
     duplicates: int
 
 
+@strawberry.type
+class AdEventsAccepted:
+    accepted: int
+    duplicates: int
+    billed_micros: int
+
+
+@strawberry.enum
+class AdEventType(enum.Enum):
+    IMPRESSION = "impression"
+    CLICK = "click"
+
+
+@strawberry.input(description="An ad impression or click (as POST /v1/ads/events takes it).")
+class AdEventInput:
+    event_id: str = strawberry.field(description="Client-made; a retry reuses it, so it bills once.")
+    type: AdEventType
+    ad_token: str = strawberry.field(description="The served ad's adToken.")
+
+
 @strawberry.enum
 class EventType(enum.Enum):
     IMPRESSION = "impression"
