@@ -94,6 +94,7 @@ def test_the_compare_page_shows_two_param_sets_side_by_side(browser: Any, site: 
     assert "RBO" in summary and "Jaccard@10" in summary
     shifts = page.page.locator("#list-b .shift").all_inner_texts()
     assert any(s != "=" for s in shifts)  # the weights moved posts
+    assert page.page.locator("#score-dist .dist-bar").count() >= 4  # both score distributions drawn
     page.screenshot("console-compare")
     page.page.fill("#params-b", "no equals sign")
     page.page.click("#compare-form button[type=submit]")

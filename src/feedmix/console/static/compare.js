@@ -38,6 +38,43 @@
     });
   }
 
+  function renderDistributions(a, b) {
+    var svg = $("score-dist");
+    svg.textContent = "";
+    $("dist-panel").hidden = false;
+    function scores(items) { return items.filter(function (it) { return it.kind === "post"; }).map(function (it) { return it.score; }); }
+    var sa = scores(a), sb = scores(b), all = sa.concat(sb);
+    if (!all.length) return;
+    var lo = Math.min.apply(null, all), hi = Math.max.apply(null, all);
+    if (hi <= lo) hi = lo + 1;
+    var bins = 20, w = svg.clientWidth || 800, h = 150, pad = 24, NS = "http://www.w3.org/2000/svg";
+    function hist(xs) {
+      var c = new Array(bins).fill(0);
+      xs.forEach(function (x) { c[Math.min(bins - 1, Math.floor((x - lo) / (hi - lo) * bins))] += 1; });
+      return c;
+    }
+    var ha = hist(sa), hb = hist(sb), top = Math.max.apply(null, ha.concat(hb).concat([1]));
+    var bw = (w - 2 * pad) / bins;
+    [[ha, "#2f6fde", 0], [hb, "#e08a3c", bw / 2]].forEach(function (spec) {
+      spec[0].forEach(function (n, i) {
+        if (!n) return;
+        var r = document.createElementNS(NS, "rect");
+        var bh = (h - 2 * pad) * n / top;
+        r.setAttribute("x", (pad + i * bw + spec[2]).toFixed(1)); r.setAttribute("width", Math.max(bw / 2 - 1, 1).toFixed(1));
+        r.setAttribute("y", (h - pad - bh).toFixed(1)); r.setAttribute("height", bh.toFixed(1));
+        r.setAttribute("fill", spec[1]); r.setAttribute("class", "dist-bar");
+        svg.appendChild(r);
+      });
+    });
+    [[lo, pad, "start"], [hi, w - pad, "end"]].forEach(function (t) {
+      var label = document.createElementNS(NS, "text");
+      label.setAttribute("x", t[1]); label.setAttribute("y", h - 6); label.setAttribute("font-size", 10);
+      label.setAttribute("fill", "#6b7682"); label.setAttribute("text-anchor", t[2]);
+      label.textContent = fmt(t[0]);
+      svg.appendChild(label);
+    });
+  }
+
   function ranks(items) {
     var out = {};
     items.filter(function (it) { return it.kind === "post"; }).forEach(function (it, i) { out[it.id] = i; });
@@ -66,6 +103,7 @@
         $("meta-b").textContent = Object.keys(d.b.params).length ? JSON.stringify(d.b.params) : "defaults";
         renderList("list-a", d.a.items, ranks(d.b.items));
         renderList("list-b", d.b.items, ranks(d.a.items));
+        renderDistributions(d.a.items, d.b.items);
       })
       .catch(function (e) { showError(String(e)); });
   }
