@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 FEEDMIX_EXTRAS="${FEEDMIX_EXTRAS:-dev,teacher}" . scripts/_setup.sh
 . scripts/_promtool.sh
 . scripts/_chromium.sh
+. scripts/_memcached.sh
 echo "== ruff" && .venv/bin/ruff check src tests scripts && .venv/bin/ruff format --check src tests scripts
 echo "== mypy" && .venv/bin/mypy
 echo "== pytest" && .venv/bin/pytest -q "$@"

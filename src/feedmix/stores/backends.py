@@ -1,8 +1,9 @@
-"""Seen, session and preference store backends by URL: the one module that knows them, so the
+"""Seen, session, preference store and cache backends by URL: the one module that knows them, so the
 interfaces stay free of their implementations and the package graph has no cycle."""
 
 from __future__ import annotations
 
+from feedmix.stores.cache import Cache
 from feedmix.stores.preference_store import PreferenceStore
 from feedmix.stores.redis_conn import is_redis_url
 from feedmix.stores.seen_store import SeenStore
@@ -59,3 +60,25 @@ def open_preference_store(url: str) -> PreferenceStore:
 
         return RedisPreferenceStore.from_url(url)
     raise ValueError(f"unsupported preference store URL {url!r} (use memory:// or redis://)")
+
+
+def open_cache(url: str) -> Cache:
+    """A cache for ``url``.
+
+    * ``memory://?max_entries=100000`` - in-process LRU
+    * ``redis://host:6379/0?prefix=feedmix&timeout_ms=50&connect_timeout_ms=50``
+    * ``memcached://host:11211?prefix=feedmix&timeout_ms=50&connect_timeout_ms=50``
+    """
+    if url.startswith("memory://"):
+        from feedmix.stores.memory_cache import MemoryCache
+
+        return MemoryCache.from_url(url)
+    if is_redis_url(url):
+        from feedmix.stores.redis_cache import RedisCache
+
+        return RedisCache.from_url(url)
+    if url.startswith("memcached://"):
+        from feedmix.stores.memcached_cache import MemcachedCache
+
+        return MemcachedCache.from_url(url)
+    raise ValueError(f"unsupported cache URL {url!r} (use memory://, redis:// or memcached://)")
