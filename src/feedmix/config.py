@@ -35,6 +35,8 @@
             brand safety and contextual ads: "archive" reads a backfill of the production tier, the
             default; "label" also labels the corpus in the background when no archive covers it, as
             `feedmix demo` does; "off")
+[cache]     url (shareable work such as the trending list: "memory://" in-process, the default,
+            "redis://host:6379/0?prefix=feedmix" or "memcached://host:11211" to share it between replicas)
 [graphql]   persisted_only (production: accept only the persisted documents of
             src/feedmix/serving/graphql_api/operations, sent by hash), graphiql (GET /graphql shows GraphiQL)
 [observability]  otlp_endpoint (OpenTelemetry traces, a span per request, stage and component, sent
@@ -122,6 +124,7 @@ _TOML_KEYS: dict[str, dict[str, str]] = {
         "corpus": "signals_corpus",
     },
     "graphql": {"persisted_only": "graphql_persisted_only", "graphiql": "graphql_graphiql"},
+    "cache": {"url": "cache_url"},
     "observability": {
         "otlp_endpoint": "otlp_endpoint",
         "service_name": "otel_service_name",
@@ -180,6 +183,7 @@ class FeedmixConfig:
     signals_refine: str = ""
     signals_corpus: str = "archive"
     graphql_persisted_only: bool = False
+    cache_url: str = "memory://"
     graphql_graphiql: bool = True
     otlp_endpoint: str = ""
     otel_service_name: str = "feedmix"

@@ -20,6 +20,7 @@ from feedmix.ranking.model_source import ModelSource
 from feedmix.retrieval.engagement_counts import EngagementCounts
 from feedmix.retrieval.served_indexes import ServedIndex
 from feedmix.signals.corpus_signals import CorpusSignals
+from feedmix.stores.cache import Cache
 from feedmix.stores.seen_store import SeenStore
 from feedmix.stores.session_store import FeedSessionStore
 from feedmix.users.directory import UserDirectory
@@ -53,3 +54,5 @@ class FeedDeps:
     request_stats: RequestStats | None = None
     #: the served corpus' content signals, loaded in the background (None: ``[signals] corpus = "off"``)
     corpus_signals: CorpusSignals | None = None
+    #: the cache of shareable work (``[cache] url``; None: each component keeps its own in-process one)
+    cache: Cache | None = None

@@ -50,7 +50,12 @@ from feedmix.signals.corpus_signals import CorpusSignals
 from feedmix.signals.post_signal_table import PostSignalTable
 from feedmix.signals.signals_runtime import SignalsRuntime, open_signals, production_labeler
 from feedmix.simulation.population import Population
-from feedmix.stores.backends import open_preference_store, open_seen_store, open_session_store
+from feedmix.stores.backends import (
+    open_cache,
+    open_preference_store,
+    open_seen_store,
+    open_session_store,
+)
 from feedmix.stores.preference_store import PreferenceStore
 from feedmix.users.recent_engagements import RecentEngagements
 
@@ -120,6 +125,7 @@ class Runtime:
             seen = _opened(stack, open_seen_store(cfg.seen_store))
             sessions = _opened(stack, open_session_store(cfg.session_store))
             preferences = _opened(stack, open_preference_store(cfg.preference_store))
+            cache = _opened(stack, open_cache(cfg.cache_url))
             campaigns = _opened(stack, open_campaign_store(cfg.ads_store))
             assets = AssetStore(cfg.ads_assets_dir)
             if cfg.ads_demo_campaigns:
@@ -223,6 +229,7 @@ class Runtime:
                 exposures=experiments.exposures if experiments is not None else None,
                 request_stats=experiments.request_stats if experiments is not None else None,
                 corpus_signals=corpus_signals,
+                cache=cache,
             )
             pipelines = build_pipelines(cfg, deps)
             shadows = build_shadows(cfg, deps, corpus)
