@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping, Sequence
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.stores.cache_doubles import DownCache
 
-from feedmix.stores.errors import StoreUnavailable
 from feedmix.stores.memory_cache import MemoryCache
 from feedmix.stores.read_through import ReadThrough
 
@@ -60,20 +59,6 @@ def test_concurrent_misses_of_one_key_are_one_fill() -> None:
     for t in threads:
         t.join()
     assert results == ["v7"] * 8 and fill.calls == [[7]]
-
-
-class DownCache:
-    def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
-        raise StoreUnavailable("cache: connection refused")
-
-    def set_many(self, items: Mapping[str, bytes], ttl_s: float) -> None:
-        raise StoreUnavailable("cache: connection refused")
-
-    def delete_many(self, keys: Sequence[str]) -> None:
-        raise StoreUnavailable("cache: connection refused")
-
-    def close(self) -> None:
-        pass
 
 
 def test_a_cache_that_is_down_only_costs_the_fill() -> None:

@@ -3,7 +3,6 @@ replicas, on Redis), and served anyway when the cache is down."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -14,29 +13,15 @@ from feedmix.config import FeedmixConfig
 from feedmix.corpus.reddit_corpus import RedditCorpus
 from feedmix.serving.runtime import Runtime
 from feedmix.stores.backends import open_cache
-from feedmix.stores.errors import StoreUnavailable
 from feedmix.stores.memory_cache import MemoryCache
 from feedmix.testing import make_query
+from tests.stores.cache_doubles import DownCache
 from tests.stores.memcached_process import free_port
 
 
 @pytest.fixture(scope="module")
 def corpus() -> RedditCorpus:
     return RedditCorpus.load()
-
-
-class DownCache:
-    def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
-        raise StoreUnavailable("cache: connection refused")
-
-    def set_many(self, items: Mapping[str, bytes], ttl_s: float) -> None:
-        raise StoreUnavailable("cache: connection refused")
-
-    def delete_many(self, keys: Sequence[str]) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 def _rows(source: TrendingSource, corpus: RedditCorpus) -> list[int]:
