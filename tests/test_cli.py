@@ -32,6 +32,7 @@ EXPECTED = {
         "bench experiments",
         "bench signals",
         "bench api",
+        "bench cache",
         "bench scaling",
         "cost",
     },

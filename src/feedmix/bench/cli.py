@@ -287,6 +287,12 @@ def register(sub: Any) -> None:
     )
     _forward(
         bsub,
+        "cache",
+        "which shareable work is worth a cache: compute against read, per backend",
+        "feedmix.bench.cache",
+    )
+    _forward(
+        bsub,
         "api",
         "the same feed page over REST, GraphQL and gRPC in one run: p50/p99 and CPU per request",
         "feedmix.bench.api",
