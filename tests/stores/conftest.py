@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from tests.redis_cluster import redis_cluster
 
 from feedmix.stores.backends import open_seen_store, open_session_store
 from feedmix.stores.seen_store import SeenStore
@@ -16,6 +18,15 @@ from feedmix.stores.session_store import FeedSessionStore
 def _base_url(backend: str, request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
     if backend == "memory":
         return "memory://", {}
+    if backend == "redis_cluster":
+        ports: list[int] = request.getfixturevalue("redis_cluster_ports")
+        prefix = f"t{uuid.uuid4().hex[:10]}"
+        return f"redis://127.0.0.1:{ports[0]}/0", {
+            "cluster": "true",
+            "prefix": prefix,
+            "timeout_ms": 2000,
+            "connect_timeout_ms": 2000,
+        }
     redis_url: str = request.getfixturevalue("redis_url")
     prefix: str = request.getfixturevalue("redis_prefix")
     # a generous timeout: these tests check semantics, not latency, and CI machines stall
@@ -28,7 +39,13 @@ def _url(base: str, options: dict[str, Any]) -> str:
     return f"{base}{'&' if '?' in base else '?'}{urlencode(options)}"
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(scope="session")
+def redis_cluster_ports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[int]]:
+    """A real Redis Cluster (3 masters, 3 replicas) for the session: the same contract as one Redis."""
+    yield from redis_cluster(tmp_path_factory.mktemp("redis-cluster"))
+
+
+@pytest.fixture(params=["memory", "redis", "redis_cluster"])
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

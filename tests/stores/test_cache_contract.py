@@ -19,13 +19,16 @@ def memcached_url() -> Iterator[str]:
     yield from memcached_server()
 
 
-@pytest.fixture(params=["memory", "redis", "memcached"])
+@pytest.fixture(params=["memory", "redis", "redis_cluster", "memcached"])
 def make_cache(request: pytest.FixtureRequest) -> Iterator[Callable[[], Cache]]:
     options = f"prefix=t{uuid.uuid4().hex[:10]}&timeout_ms=2000&connect_timeout_ms=2000"
     if request.param == "memory":
         url = "memory://"
     elif request.param == "redis":
         url = f"{request.getfixturevalue('redis_url')}?{options}"
+    elif request.param == "redis_cluster":  # keys over every master: MGET splits per node
+        port = request.getfixturevalue("redis_cluster_ports")[0]
+        url = f"redis://127.0.0.1:{port}/0?cluster=true&{options}"
     else:
         url = f"{request.getfixturevalue('memcached_url')}?{options}"
     opened: list[Cache] = []
@@ -48,6 +51,13 @@ def test_values_come_back_in_the_order_asked_and_misses_are_none(make_cache: Cal
     cache.set_many({"a": b"one"}, ttl_s=60)  # a set replaces
     cache.delete_many(["b"])
     assert cache.get_many(["a", "b"]) == [b"one", None]
+
+
+def test_a_hundred_keys_in_one_call_come_back_in_order(make_cache: Callable[[], Cache]) -> None:
+    cache = make_cache()
+    keys = [f"k{i}" for i in range(100)]  # on a cluster: spread over every master
+    cache.set_many({k: k.encode() for k in keys[::2]}, ttl_s=60)
+    assert cache.get_many(keys) == [k.encode() if i % 2 == 0 else None for i, k in enumerate(keys)]
 
 
 def test_a_second_client_shares_what_a_remote_cache_holds(make_cache: Callable[[], Cache]) -> None:
@@ -83,3 +93,10 @@ def test_the_memory_cache_keeps_its_bound() -> None:
     assert cache.get_many([str(i) for i in range(5)]) == [None, None, b"v", b"v", b"v"]
     with pytest.raises(ValueError, match="unsupported cache URL"):
         open_cache("ftp://nowhere")
+
+
+def test_components_not_yet_validated_on_a_cluster_refuse_it() -> None:
+    from feedmix.events.backends import open_event_log
+
+    with pytest.raises(ValueError, match="cluster=true"):
+        open_event_log("redis://127.0.0.1:6379/0?cluster=true")

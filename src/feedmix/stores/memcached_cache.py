@@ -39,6 +39,9 @@ class MemcachedCache:
             timeout=timeout,
             connect_timeout=connect,
             no_delay=True,
+            # wait for the server's answer: with pymemcache's default (noreply) a write returns before
+            # it is applied, and another client reading at once can miss it (a test caught that race)
+            default_noreply=False,
         )
         return cls(client, opts.get("prefix", "feedmix"))
 

@@ -1,15 +1,15 @@
-"""The cache on Redis: ``MGET`` for a batch of keys (one round trip), ``SET ... PX`` in one pipeline
-for a batch of values. Keys are ``<prefix>:cache:<key>``; a key that carries a ``{hash tag}`` keeps it,
-so a caller can place related entries in one Redis Cluster slot."""
+"""The cache on Redis: ``MGET`` for a batch of keys (one round trip; on a Redis Cluster one per node),
+``SET ... PX`` in one pipeline for a batch of values. Keys are ``<prefix>:cache:<key>``; a key that
+carries a ``{hash tag}`` keeps it, so a caller can place related entries in one Redis Cluster slot."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import ClassVar, cast
 
-import redis
+from redis.cluster import RedisCluster
 
-from feedmix.stores.redis_conn import TIMEOUT_OPTIONS, make_client, store_errors
+from feedmix.stores.redis_conn import TIMEOUT_OPTIONS, RedisClient, make_any_client, store_errors
 from feedmix.stores.url_options import url_options
 
 DEFAULT_TIMEOUT_MS = 50.0
@@ -18,7 +18,7 @@ DEFAULT_TIMEOUT_MS = 50.0
 class RedisCache:
     remote: ClassVar[bool] = True
 
-    def __init__(self, client: redis.Redis, prefix: str = "feedmix") -> None:
+    def __init__(self, client: RedisClient, prefix: str = "feedmix") -> None:
         self._client = client
         self.prefix = prefix
 
@@ -26,7 +26,7 @@ class RedisCache:
     def from_url(cls, url: str) -> RedisCache:
         opts = url_options(url, ("prefix", *TIMEOUT_OPTIONS))
         return cls(
-            make_client(url, opts, default_timeout_ms=DEFAULT_TIMEOUT_MS), opts.get("prefix", "feedmix")
+            make_any_client(url, opts, default_timeout_ms=DEFAULT_TIMEOUT_MS), opts.get("prefix", "feedmix")
         )
 
     def key(self, key: str) -> str:
@@ -35,8 +35,14 @@ class RedisCache:
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         if not keys:
             return []
+        names = [self.key(k) for k in keys]
         with store_errors("cache get_many"):
-            values = self._client.mget([self.key(k) for k in keys])
+            # on a cluster the keys span slots: one MGET per node, in parallel, then reassembled
+            values = (
+                self._client.mget_nonatomic(names)
+                if isinstance(self._client, RedisCluster)
+                else self._client.mget(names)
+            )
         return cast("list[bytes | None]", list(values))
 
     def set_many(self, items: Mapping[str, bytes], ttl_s: float) -> None:

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 from typing import ClassVar, cast
 
-import redis
-
 from feedmix.stores.errors import StoreUnavailable
 from feedmix.stores.preference_store import ViewerPreferences
-from feedmix.stores.redis_conn import TIMEOUT_OPTIONS, make_client, store_errors
+from feedmix.stores.redis_conn import TIMEOUT_OPTIONS, RedisClient, make_any_client, store_errors
 from feedmix.stores.url_options import url_options
 
 DEFAULT_TIMEOUT_MS = 50.0
@@ -26,7 +24,7 @@ class RedisPreferenceStore:
     # a network round trip: callers should not block an event loop on it
     remote: ClassVar[bool] = True
 
-    def __init__(self, client: redis.Redis, prefix: str = "feedmix") -> None:
+    def __init__(self, client: RedisClient, prefix: str = "feedmix") -> None:
         self._client = client
         self.prefix = prefix
 
@@ -34,7 +32,7 @@ class RedisPreferenceStore:
     def from_url(cls, url: str) -> RedisPreferenceStore:
         opts = url_options(url, ("prefix", *TIMEOUT_OPTIONS))
         return cls(
-            make_client(url, opts, default_timeout_ms=DEFAULT_TIMEOUT_MS),
+            make_any_client(url, opts, default_timeout_ms=DEFAULT_TIMEOUT_MS),
             prefix=opts.get("prefix", "feedmix"),
         )
 

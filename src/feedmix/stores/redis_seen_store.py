@@ -14,10 +14,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, cast
 
-import redis
-
 from feedmix.stores.id_codec import decode_ids, encode_ids
-from feedmix.stores.redis_conn import TIMEOUT_OPTIONS, make_client, store_errors
+from feedmix.stores.redis_conn import TIMEOUT_OPTIONS, RedisClient, make_any_client, store_errors
 from feedmix.stores.seen_store import DEFAULT_MAX_PER_USER, DEFAULT_SEEN_TTL_S, IdArray
 from feedmix.stores.url_options import float_option, int_option, url_options
 
@@ -30,7 +28,7 @@ class RedisSeenStore:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: RedisClient,
         prefix: str = "feedmix",
         max_per_user: int = DEFAULT_MAX_PER_USER,
         ttl_s: float = DEFAULT_SEEN_TTL_S,
@@ -46,7 +44,7 @@ class RedisSeenStore:
     def from_url(cls, url: str) -> RedisSeenStore:
         opts = url_options(url, ("prefix", "max_per_user", "ttl_s", *TIMEOUT_OPTIONS))
         return cls(
-            make_client(url, opts, default_timeout_ms=DEFAULT_TIMEOUT_MS),
+            make_any_client(url, opts, default_timeout_ms=DEFAULT_TIMEOUT_MS),
             prefix=opts.get("prefix", "feedmix"),
             max_per_user=int_option(opts, "max_per_user", DEFAULT_MAX_PER_USER, minimum=1),
             ttl_s=float_option(opts, "ttl_s", DEFAULT_SEEN_TTL_S),

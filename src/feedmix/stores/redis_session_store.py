@@ -11,10 +11,9 @@ from __future__ import annotations
 from typing import ClassVar, cast
 
 import numpy as np
-import redis
 
 from feedmix.stores.id_codec import decode_ids, encode_ids
-from feedmix.stores.redis_conn import TIMEOUT_OPTIONS, make_client, store_errors
+from feedmix.stores.redis_conn import TIMEOUT_OPTIONS, RedisClient, make_any_client, store_errors
 from feedmix.stores.session_store import DEFAULT_SESSION_TTL_S, IdArray
 from feedmix.stores.url_options import float_option, url_options
 
@@ -26,7 +25,7 @@ class RedisSessionStore:
     remote: ClassVar[bool] = True
 
     def __init__(
-        self, client: redis.Redis, prefix: str = "feedmix", ttl_s: float = DEFAULT_SESSION_TTL_S
+        self, client: RedisClient, prefix: str = "feedmix", ttl_s: float = DEFAULT_SESSION_TTL_S
     ) -> None:
         self._client = client
         self.prefix = prefix
@@ -36,7 +35,7 @@ class RedisSessionStore:
     def from_url(cls, url: str) -> RedisSessionStore:
         opts = url_options(url, ("prefix", "ttl_s", *TIMEOUT_OPTIONS))
         return cls(
-            make_client(url, opts, default_timeout_ms=DEFAULT_TIMEOUT_MS),
+            make_any_client(url, opts, default_timeout_ms=DEFAULT_TIMEOUT_MS),
             prefix=opts.get("prefix", "feedmix"),
             ttl_s=float_option(opts, "ttl_s", DEFAULT_SESSION_TTL_S),
         )
