@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -81,3 +82,18 @@ def postgres_dsn() -> Iterator[str]:
     except Exception as exc:  # pragma: no cover
         _missing("PostgreSQL", exc)
     yield POSTGRES_DSN
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[Any]:
+    """A real Redis Cluster (3 masters, 3 replicas) for the session, shared by every contract test that
+    runs its store on one Redis and on a cluster. Missing binaries: skip locally, fail in CI."""
+    from feedmix.bench.local_cluster import LocalCluster
+
+    try:
+        cluster = LocalCluster()
+    except FileNotFoundError as exc:  # pragma: no cover - depends on the machine
+        _missing("redis-server and redis-cli", exc)
+        raise  # unreachable: _missing skips or fails
+    yield cluster
+    cluster.stop()

@@ -10,12 +10,11 @@ from urllib.parse import urlencode
 import pytest
 from redis.cluster import RedisCluster
 
+from feedmix.bench.local_cluster import LocalCluster
 from feedmix.features.backends import open_online_store
 from feedmix.features.online_store import OnlineStore
 from feedmix.features.redis_online_store import RedisOnlineStore
 from feedmix.features.registry import FeatureDefinition, FeatureRegistry
-
-from .redis_cluster import LocalCluster
 
 MakeStore = Callable[..., OnlineStore]
 
@@ -40,16 +39,6 @@ def redis_store_url(request: pytest.FixtureRequest, **options: Any) -> str:
     # generous timeouts: these tests check semantics, not latency, and CI machines stall
     opts = {"prefix": prefix, "timeout_ms": 2000, "connect_timeout_ms": 2000, **options}
     return f"{redis_url}?{urlencode(opts)}"
-
-
-@pytest.fixture(scope="session")
-def redis_cluster() -> Iterator[LocalCluster]:
-    try:
-        cluster = LocalCluster()
-    except FileNotFoundError as exc:  # pragma: no cover - depends on the machine
-        pytest.skip(str(exc))
-    yield cluster
-    cluster.stop()
 
 
 @pytest.fixture(params=["memory", "redis", "redis_cluster"])

@@ -8,8 +8,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from tests.redis_cluster import redis_cluster
 
+from feedmix.bench.local_cluster import LocalCluster
 from feedmix.stores.backends import open_seen_store, open_session_store
 from feedmix.stores.seen_store import SeenStore
 from feedmix.stores.session_store import FeedSessionStore
@@ -19,7 +19,8 @@ def _base_url(backend: str, request: pytest.FixtureRequest) -> tuple[str, dict[s
     if backend == "memory":
         return "memory://", {}
     if backend == "redis_cluster":
-        ports: list[int] = request.getfixturevalue("redis_cluster_ports")
+        cluster: LocalCluster = request.getfixturevalue("redis_cluster")
+        ports = cluster.ports
         prefix = f"t{uuid.uuid4().hex[:10]}"
         return f"redis://127.0.0.1:{ports[0]}/0", {
             "cluster": "true",
@@ -37,12 +38,6 @@ def _url(base: str, options: dict[str, Any]) -> str:
     if not options:
         return base
     return f"{base}{'&' if '?' in base else '?'}{urlencode(options)}"
-
-
-@pytest.fixture(scope="session")
-def redis_cluster_ports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[int]]:
-    """A real Redis Cluster (3 masters, 3 replicas) for the session: the same contract as one Redis."""
-    yield from redis_cluster(tmp_path_factory.mktemp("redis-cluster"))
 
 
 @pytest.fixture(params=["memory", "redis", "redis_cluster"])

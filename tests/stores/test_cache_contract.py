@@ -27,7 +27,7 @@ def make_cache(request: pytest.FixtureRequest) -> Iterator[Callable[[], Cache]]:
     elif request.param == "redis":
         url = f"{request.getfixturevalue('redis_url')}?{options}"
     elif request.param == "redis_cluster":  # keys over every master: MGET splits per node
-        port = request.getfixturevalue("redis_cluster_ports")[0]
+        port = request.getfixturevalue("redis_cluster").ports[0]
         url = f"redis://127.0.0.1:{port}/0?cluster=true&{options}"
     else:
         url = f"{request.getfixturevalue('memcached_url')}?{options}"

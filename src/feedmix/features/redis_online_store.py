@@ -58,7 +58,7 @@ from feedmix.features.entity_keys import COMPOSITE_SEPARATOR, KeyArray, as_key_a
 from feedmix.features.entity_schema import HEADER_SIZE, EntitySchema, FeatureRead
 from feedmix.features.online_store import Keys, ReadRequest, checked_write_keys
 from feedmix.features.registry import FeatureRegistry
-from feedmix.stores.redis_conn import TIMEOUT_OPTIONS, make_client, store_errors
+from feedmix.stores.redis_conn import TIMEOUT_OPTIONS, make_any_client, store_errors
 from feedmix.stores.url_options import url_options
 
 DEFAULT_TIMEOUT_MS = 50.0
@@ -134,7 +134,7 @@ class RedisOnlineStore:
     @classmethod
     def from_url(cls, url: str, registry: FeatureRegistry) -> RedisOnlineStore:
         opts = url_options(url, ("prefix", *TIMEOUT_OPTIONS))
-        client = make_client(url, opts, default_timeout_ms=DEFAULT_TIMEOUT_MS)
+        client = make_any_client(url, opts, default_timeout_ms=DEFAULT_TIMEOUT_MS)
         return cls(client, registry, prefix=opts.get("prefix", "feedmix"))
 
     def schema(self, entity: str) -> EntitySchema:

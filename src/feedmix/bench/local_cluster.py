@@ -1,8 +1,9 @@
-"""A throwaway three-node Redis Cluster from the local ``redis-server`` binary, for layout tests.
+"""A throwaway Redis Cluster from the local ``redis-server`` binary: three masters, and by default a
+replica of each, joined by ``redis-cli --cluster create`` as an operator builds one.
 
-The production key layout has to work on a cluster (hash tags, no cross-slot MGET or scripts);
-the only convincing check is a real one. Nodes run in a temporary directory on free ports and are
-stopped by process id at the end.
+Every Redis-backed layout has to work on a cluster (hash tags, no cross-slot MGET or scripts); the
+only convincing check is a real one. Nodes run in a temporary directory on free ports (whose cluster
+bus ports, 10,000 higher, are free too) and are stopped by process id at the end.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ def _free_port(taken: list[int]) -> int:
 
 
 class LocalCluster:
-    def __init__(self, nodes: int = 3) -> None:
+    def __init__(self, masters: int = 3, replicas: int = 1) -> None:
+        nodes = masters * (1 + replicas)
         server, cli = shutil.which("redis-server"), shutil.which("redis-cli")
         if not server or not cli:
             raise FileNotFoundError("redis-server and redis-cli are needed for a local cluster")
@@ -83,12 +85,12 @@ class LocalCluster:
                     "create",
                     *(f"127.0.0.1:{p}" for p in self.ports),
                     "--cluster-replicas",
-                    "0",
+                    str(replicas),
                     "--cluster-yes",
                 ],
                 check=True,
                 capture_output=True,
-                timeout=30,
+                timeout=60,
             )
             self._wait_ready()
         except BaseException:
@@ -108,7 +110,7 @@ class LocalCluster:
                 time.sleep(0.05)
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 30
         for port in self.ports:
             client = redis.Redis(host="127.0.0.1", port=port)
             while client.cluster("info").get("cluster_state") != "ok":  # type: ignore[union-attr]
