@@ -48,6 +48,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+import hiredis  # redis-py's C reply parser (pinned in pyproject): cluster replies are parsed with it
 import numpy as np
 import numpy.typing as npt
 import redis
@@ -112,6 +113,17 @@ def pack_mget(keys: Sequence[bytes]) -> bytes:
     return b"".join(parts)
 
 
+def pack_gets(keys: Sequence[bytes]) -> bytes:
+    """The RESP encoding of one ``GET`` per key, sent as one pipeline (a cluster refuses an MGET whose
+    keys span hash slots, and 1,000 candidates' keys span about 1,000)."""
+    headers, known = _BULK_HEADERS, len(_BULK_HEADERS)
+    parts: list[bytes] = []
+    for key in keys:
+        n = len(key)
+        parts += (b"*2\r\n$3\r\nGET\r\n", headers[n] if n < known else b"$%d\r\n" % n, key, b"\r\n")
+    return b"".join(parts)
+
+
 class RedisOnlineStore:
     # a network round trip: hydrators run it on the pool so its wait overlaps other work
     remote: ClassVar[bool] = True
@@ -130,6 +142,9 @@ class RedisOnlineStore:
         #: network round trips made (reads and writes), for the benchmark and tests (unlocked: a
         #: diagnostic, not a metric)
         self.round_trips = 0
+        #: on a cluster: each slot's master (None: to be read from the client) and each key's slot
+        self._owners: list[str] | None = None
+        self._slots: dict[bytes, int] = {}
 
     @classmethod
     def from_url(cls, url: str, registry: FeatureRegistry) -> RedisOnlineStore:
@@ -249,7 +264,7 @@ class RedisOnlineStore:
     def _mget(self, rkeys: list[bytes], timeout_s: float | None = None) -> list[bytes | None]:
         self.round_trips += 1
         if isinstance(self._client, RedisCluster):
-            return list(self._client.mget_nonatomic(rkeys))
+            return self._mget_cluster(self._client, rkeys)
         command = pack_mget(rkeys)
         pool = self._client.connection_pool
         conn = pool.get_connection()
@@ -266,8 +281,80 @@ class RedisOnlineStore:
             pool.release(conn)
         return list(reply)
 
+    def _mget_cluster(self, cluster: RedisCluster, rkeys: list[bytes]) -> list[bytes | None]:
+        """One pipeline of packed GETs per master, written to every master before any reply is read, so
+        the masters answer in parallel: one round trip per node. redis-py's ``mget_nonatomic`` builds
+        one MGET per slot in Python, about three times slower for 1,000 keys than this. The replies are
+        parsed by hiredis straight from the sockets. A redirection (a slot moved by a failover or a
+        reshard) or any error falls back to ``mget_nonatomic``, which follows the redirection and
+        refreshes the client's slot map (and this store forgets its own)."""
+        try:
+            owner = self._slot_owners(cluster)
+            by_node: dict[str, list[int]] = {}
+            for i, key in enumerate(rkeys):
+                by_node.setdefault(owner[self._slot(key)], []).append(i)
+        except Exception:
+            self._owners = None
+            return list(cluster.mget_nonatomic(rkeys))
+        sent: list[tuple[Any, Any, list[int]]] = []
+        out: list[bytes | None] = [None] * len(rkeys)
+        try:
+            for name, rows in by_node.items():
+                node = cluster.get_node(node_name=name)  # type: ignore[no-untyped-call]
+                pool = node.redis_connection.connection_pool
+                conn = pool.get_connection()
+                sent.append((pool, conn, rows))
+                conn.send_packed_command([pack_gets([rkeys[i] for i in rows])])
+            for _pool, conn, rows in sent:
+                for i, reply in zip(rows, _read_replies(conn, len(rows)), strict=True):
+                    out[i] = reply
+        except Exception:
+            for _pool, conn, _rows in sent:
+                _disconnect(conn)  # unread replies must not reach the next user of the connection
+            self._owners = None
+            return list(cluster.mget_nonatomic(rkeys))
+        finally:
+            for pool, conn, _rows in sent:
+                pool.release(conn)
+        return out
+
+    def _slot_owners(self, cluster: RedisCluster) -> list[str]:
+        """The master serving each of the 16,384 slots, read once from the client's slot map."""
+        if self._owners is None:
+            cache = cluster.nodes_manager.slots_cache
+            self._owners = [cache[slot][0].name if cache.get(slot) else "" for slot in range(16384)]
+        return self._owners
+
+    def _slot(self, key: bytes) -> int:
+        slot = self._slots.get(key)
+        if slot is None:
+            if len(self._slots) > 1_000_000:
+                self._slots.clear()
+            slot = self._slots[key] = key_slot(key)
+        return slot
+
     def close(self) -> None:
         self._client.close()
+
+
+def _read_replies(conn: Any, n: int) -> list[bytes | None]:
+    """``n`` replies from a connection, parsed by hiredis straight from its socket (redis-py's reader
+    costs several microseconds a reply). An error reply raises."""
+    reader = hiredis.Reader()
+    sock = conn._sock  # redis-py's connected socket, with the client's timeout
+    out: list[bytes | None] = []
+    while len(out) < n:
+        chunk = sock.recv(1 << 16)
+        if not chunk:
+            raise redis.ConnectionError("the connection closed while replies were due")
+        reader.feed(chunk)
+        reply = reader.gets()
+        while reply is not False:
+            if isinstance(reply, hiredis.ReplyError):
+                raise redis.ResponseError(str(reply))
+            out.append(reply)
+            reply = reader.gets()
+    return out
 
 
 def _disconnect(conn: Any) -> None:
