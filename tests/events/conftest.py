@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -43,17 +44,23 @@ def _log_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> st
         return "memory://"
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'events.db'}"
+    if backend == "redis_cluster":  # the stream, its counter and dedup keys share one hash-tag slot
+        port = request.getfixturevalue("redis_cluster").ports[0]
+        stream = f"t{uuid.uuid4().hex[:10]}"
+        return (
+            f"redis://127.0.0.1:{port}/0?cluster=true&stream={stream}&timeout_ms=2000&connect_timeout_ms=2000"
+        )
     redis_url: str = request.getfixturevalue("redis_url")
     prefix: str = request.getfixturevalue("redis_prefix")
     return with_query(redis_url, f"stream={prefix}")
 
 
-@pytest.fixture(params=["memory", "sqlite", "redis"])
+@pytest.fixture(params=["memory", "sqlite", "redis", "redis_cluster"])
 def log_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return _log_url(request.param, request, tmp_path)
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "redis", "redis_cluster"])
 def persistent_log_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return _log_url(request.param, request, tmp_path)
 

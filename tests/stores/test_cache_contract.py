@@ -96,7 +96,7 @@ def test_the_memory_cache_keeps_its_bound() -> None:
 
 
 def test_components_not_yet_validated_on_a_cluster_refuse_it() -> None:
-    from feedmix.events.backends import open_event_log
+    from feedmix.ads.decision.spend_counters import open_spend_counters
 
     with pytest.raises(ValueError, match="cluster=true"):
-        open_event_log("redis://127.0.0.1:6379/0?cluster=true")
+        open_spend_counters("redis://127.0.0.1:6379/0?cluster=true")

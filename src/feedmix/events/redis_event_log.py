@@ -32,11 +32,9 @@ import re
 from collections.abc import Sequence
 from typing import Any, Generic, cast
 
-import redis
-
 from feedmix.events.event_log import AppendResult, EventLogUnavailable, R, check_read_args
 from feedmix.events.schema import Event
-from feedmix.stores.redis_conn import TIMEOUT_OPTIONS, make_client, store_errors
+from feedmix.stores.redis_conn import TIMEOUT_OPTIONS, RedisClient, make_any_client, store_errors
 from feedmix.stores.url_options import int_option, url_options
 
 DEFAULT_DEDUP_TTL_S = 7 * 24 * 3600
@@ -92,7 +90,7 @@ class RedisEventLog(Generic[R]):
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: RedisClient,
         stream: str,
         dedup_ttl_s: int = DEFAULT_DEDUP_TTL_S,
         maxlen: int = 0,
@@ -118,7 +116,7 @@ class RedisEventLog(Generic[R]):
         if not opts.get("stream"):
             raise ValueError(f"redis event log URL needs ?stream=NAME: {url!r}")
         return cls(
-            make_client(url, opts, default_timeout_ms=DEFAULT_TIMEOUT_MS),
+            make_any_client(url, opts, default_timeout_ms=DEFAULT_TIMEOUT_MS),
             stream=opts["stream"],
             dedup_ttl_s=int_option(opts, "dedup_ttl_s", DEFAULT_DEDUP_TTL_S, minimum=1),
             maxlen=int_option(opts, "maxlen", 0),
