@@ -7,7 +7,6 @@ serialised with orjson; the pydantic models below document the shapes in the Ope
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,7 +35,7 @@ from feedmix.ranking.model_registry import ModelRegistry
 from feedmix.ranking.models_api import models_router
 from feedmix.serving.cursor import Cursor, CursorError
 from feedmix.serving.feed_compare import compare as feed_compare
-from feedmix.serving.feed_service import MAX_LIMIT, UnknownCommunity
+from feedmix.serving.feed_service import MAX_LIMIT, USER_ID, UnknownCommunity
 from feedmix.serving.graphql_api.persisted import PersistedDocuments
 from feedmix.serving.graphql_api.router import graphql_router
 from feedmix.serving.graphql_api.services import GraphQLServices
@@ -47,7 +46,6 @@ from feedmix.shadow.api import shadows_router
 from feedmix.signals.api import CorpusView, signals_router
 from feedmix.stores.errors import StoreUnavailable
 
-USER_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 PARAM_PREFIX = "p."
 
 

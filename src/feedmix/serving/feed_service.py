@@ -9,6 +9,7 @@ resolves the pipeline once, and shapes the response body around the items
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -20,6 +21,7 @@ from feedmix.core.executor import PipelineExecutor, PipelineResult
 from feedmix.core.pipeline import Pipeline
 from feedmix.core.query import Deadline, Query
 from feedmix.corpus.reddit_corpus import RedditCorpus
+from feedmix.events.post_ids import post_id_to_int
 from feedmix.products.viewer_params import viewer_params
 from feedmix.serving.cursor import Cursor
 from feedmix.serving.response_rows import ResponseRows
@@ -30,6 +32,8 @@ from feedmix.stores.preference_store import PreferenceStore
 log = logging.getLogger(__name__)
 
 MAX_LIMIT = 100
+#: what every API accepts as a user id
+USER_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 #: candidates one ranking request may bring
 MAX_RANK = 1000
 #: request context keys ad targeting may read (``geo``, ``device``), each cut to this many characters
@@ -162,7 +166,7 @@ class FeedService:
         are listed apart, so the caller knows what happened to every id it sent."""
         from feedmix.components.sources.given_posts_source import CONTEXT_KEY
 
-        keys = np.array([_base36(pid) for pid in post_ids], dtype=np.int64)
+        keys = np.array([_post_number(pid) for pid in post_ids], dtype=np.int64)
         rows = self.corpus.rows_of(keys)
         known = rows >= 0
         unknown = [pid for pid, ok in zip(post_ids, known, strict=True) if not ok]
@@ -221,12 +225,10 @@ class FeedService:
         return self.rows.items(result, features)
 
 
-def _base36(post_id: str) -> int:
-    """A post id's number, -1 for anything that cannot be a corpus id (never raises)."""
-    if not 0 < len(post_id) <= 12:  # 36**12 < 2**63
-        return -1
+def _post_number(post_id: str) -> int:
+    """A post id's number, -1 for anything that is not a canonical post id (never raises)."""
     try:
-        return int(post_id, 36)
+        return post_id_to_int(post_id)
     except ValueError:
         return -1
 

@@ -7,7 +7,6 @@ other requests while the pipeline's numpy work runs. A bad argument becomes a Gr
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,12 +15,10 @@ from starlette.concurrency import run_in_threadpool
 
 from feedmix.core.params import ParamError
 from feedmix.serving.cursor import Cursor, CursorError
-from feedmix.serving.feed_service import MAX_LIMIT, UnknownCommunity
+from feedmix.serving.feed_service import MAX_LIMIT, USER_ID, UnknownCommunity
 from feedmix.serving.graphql_api.loaders import Loaders
 from feedmix.serving.graphql_api.services import GraphQLServices
 from feedmix.serving.graphql_api.types import FeedConnection
-
-USER_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
 def bad_input(field_name: str, message: str) -> GraphQLError:

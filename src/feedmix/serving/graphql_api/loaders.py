@@ -10,6 +10,7 @@ from collections import Counter
 import numpy as np
 from strawberry.dataloader import DataLoader
 
+from feedmix.events.post_ids import post_id_to_int
 from feedmix.serving.graphql_api import types as t
 from feedmix.serving.graphql_api.services import GraphQLServices
 
@@ -26,7 +27,7 @@ class Loaders:
         """Posts by base-36 id: one vectorised lookup and one gather per column."""
         self.reads["posts"] += 1
         c = self.services.corpus
-        keys = [_base36(i) for i in ids]
+        keys = [_post_number(i) for i in ids]
         rows = c.rows_of([k if k is not None else -1 for k in keys])
         now = self.services.feeds.now
         out: list[t.Post | None] = []
@@ -74,10 +75,8 @@ class Loaders:
         return [None if r is None else t.PostSignals.from_record(r) for r in self.services.signals_of(ids)]
 
 
-def _base36(post_id: str) -> int | None:
-    if not 0 < len(post_id) <= 12:  # 36**12 < 2**63: longer ids are not corpus ids
-        return None
+def _post_number(post_id: str) -> int | None:
     try:
-        return int(post_id, 36)
+        return post_id_to_int(post_id)
     except ValueError:
         return None

@@ -13,7 +13,8 @@ from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
 from strawberry import UNSET
 
-from feedmix.serving.graphql_api.context import USER_ID, bad_input
+from feedmix.serving.feed_service import USER_ID
+from feedmix.serving.graphql_api.context import bad_input
 from feedmix.serving.graphql_api.services import GraphQLServices
 from feedmix.serving.graphql_api.types import Preferences, PreferencesInput, Viewer
 from feedmix.stores.errors import StoreUnavailable

@@ -8,7 +8,6 @@ are ``INVALID_ARGUMENT`` whose details name the field, as REST's 422 does."""
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -18,11 +17,10 @@ from prometheus_client import Counter, Histogram
 
 from feedmix.core.params import ParamError
 from feedmix.serving.cursor import Cursor, CursorError
-from feedmix.serving.feed_service import MAX_LIMIT, MAX_RANK, FeedService, UnknownCommunity
+from feedmix.serving.feed_service import MAX_LIMIT, MAX_RANK, USER_ID, FeedService, UnknownCommunity
 from feedmix.serving.grpc_api.generated import ranking_pb2 as pb
 from feedmix.serving.grpc_api.generated.ranking_pb2_grpc import RankingServicer
 
-USER_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 #: kept back from the caller's deadline for serialising the reply and its trip back: a share of what
 #: is left, at least a few milliseconds
 DEADLINE_MARGIN_SHARE = 0.1
