@@ -1,6 +1,7 @@
 # Sourced by scripts/demo.sh and scripts/test.sh: makes .venv with the pinned dependencies.
 # Re-installs only when pyproject.toml, constraints.txt or the extras changed since the last install.
-# FEEDMIX_EXTRAS picks the extras (test.sh: dev,teacher -- the signals teacher needs torch; the demo: dev).
+# FEEDMIX_EXTRAS picks the extras (test.sh: dev,teacher,ray -- the signals teacher needs torch, the Ray
+# executor tests a local Ray cluster; the demo: dev).
 EXTRAS="${FEEDMIX_EXTRAS:-dev}"
 PY="${PYTHON:-python3}"
 if ! "$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then

@@ -36,7 +36,7 @@ FLOORS: list[set[str]] = [
     {"signals"},
     {"users", "retrieval", "features", "experiments", "shadow"},
     {"testing", "simulation", "config", "events"},
-    {"core", "corpus", "console", "command_forwarding", "stores", "operator_key", "sql"},
+    {"core", "corpus", "console", "command_forwarding", "stores", "operator_key", "sql", "jobs"},
 ]
 
 

@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from feedmix.jobs.cli_options import add_executor_options
+
 if TYPE_CHECKING:  # the registry pulls in the index stack: loaded by the handlers, not by --help
     from feedmix.ranking.model_registry import ModelRegistry, ModelVersion
 
@@ -220,6 +222,13 @@ def cmd_train(args: argparse.Namespace) -> int:
                 "feedmix train: no content signals for this corpus yet; those features are NaN",
                 file=sys.stderr,
             )
+    from feedmix.jobs.cli_options import executor_from_args
+
+    try:
+        executor = executor_from_args(args, cfg.jobs_executor, cfg.jobs_ray_address)
+    except ValueError as exc:
+        print(f"feedmix train: {exc}", file=sys.stderr)
+        return 2
     try:
         summary = train_ranker(
             args.events or cfg.event_log,
@@ -234,10 +243,14 @@ def cmd_train(args: argparse.Namespace) -> int:
             progress=not args.quiet,
             signals=signals,
             features=features,
+            executor=executor,
+            partitions=args.partitions,
         )
     except NotEnoughData as exc:
         print(f"feedmix train: refused: {exc}", file=sys.stderr)
         return 3
+    finally:
+        executor.close()
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -283,5 +296,6 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--json", action="store_true")
     p.add_argument("--quiet", action="store_true")
+    add_executor_options(p)
     p.set_defaults(func=cmd_train)
     _add_models_commands(sub)

@@ -40,6 +40,7 @@ from feedmix.corpus.reddit_corpus import RedditCorpus
 from feedmix.events.post_ids import post_ids_to_int
 from feedmix.features.offline.training_set import SERVED_PREFIX, build_training_set
 from feedmix.features.post_features import PostFeatures
+from feedmix.jobs.executor import Executor
 from feedmix.ranking.heuristic_formula import heuristic_parts, heuristic_total
 from feedmix.ranking.model_registry import DataWindow, ModelMeta, ModelRegistry, ModelVersion
 from feedmix.ranking.multitask_ranker import HEAD_LABELS, MultiTaskRanker, train_heads
@@ -256,9 +257,12 @@ def train_ranker(
     progress: bool = True,
     signals: PostSignalTable | None = None,
     features: tuple[str, ...] | None = None,
+    executor: Executor | None = None,
+    partitions: int | None = None,
 ) -> dict[str, Any]:
     """Build, train, evaluate, register (and optionally promote); returns a JSON-able summary.
-    ``features``: the model's input columns (default ``ranker_feature_names()``)."""
+    ``features``: the model's input columns (default ``ranker_feature_names()``); ``executor`` and
+    ``partitions``: where the training-set build runs (``build_training_set``)."""
     cfg = config or TrainingConfig()
     say = _reporter(progress)
     t0 = time.perf_counter()
@@ -276,6 +280,8 @@ def train_ranker(
             },
             complete_only=cfg.complete_only,
             progress=progress,
+            executor=executor,
+            partitions=partitions,
         )
         table = pq.read_table(out)
     say(f"training set: {table.num_rows} impressions ({time.perf_counter() - t0:.1f} s)")

@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from feedmix.jobs.cli_options import add_executor_options
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser("signals", help="content signals: label posts, evaluate the tiers")
@@ -106,6 +108,7 @@ def register(sub: Any) -> None:
     bf.add_argument("--data", default=None, help="posts file or data root (default ../shared/data)")
     bf.add_argument("--limit", type=int, default=None, help="only the first N posts (a trial run)")
     bf.add_argument("--shard-size", type=int, default=8192)
+    add_executor_options(bf, partitions=False)
     bf.add_argument(
         "--online",
         default=os.environ.get("FEEDMIX_FEATURE_STORE", "none"),
@@ -203,6 +206,7 @@ def _corpus(data: str | None) -> Any:
 
 
 def _backfill(args: argparse.Namespace) -> int:
+    from feedmix.jobs.cli_options import executor_from_args
     from feedmix.signals.backfill import backfill
     from feedmix.signals.labelers import make_labeler
     from feedmix.signals.signal_archive import SignalArchive
@@ -226,9 +230,19 @@ def _backfill(args: argparse.Namespace) -> int:
         online = open_online_store(args.online, signal_registry())
     archive = SignalArchive(state_dir(), labeler.name, labeler.version)
     try:
-        report = backfill(
-            labeler, posts, archive, shard_size=args.shard_size, online=online, online_name=args.online
-        ).as_dict()
+        executor = executor_from_args(args)
+        try:
+            report = backfill(
+                labeler,
+                posts,
+                archive,
+                shard_size=args.shard_size,
+                online=online,
+                online_name=args.online,
+                executor=executor,
+            ).as_dict()
+        finally:
+            executor.close()
     except ValueError as e:
         print(f"feedmix signals backfill: {e}", file=sys.stderr)
         return 2

@@ -16,6 +16,13 @@
    as ``served.<column>`` plus ``served.logged``.
 5. an atomic Parquet write of the result, and a summary: rows, positives per label, the feature
    columns and their missing rates.
+
+Step 2 can run as ``partitions`` shards of users on an executor (``feedmix.jobs``: this process, or
+tasks on a Ray cluster). Labels pair an action with an impression of the same user and features
+join each impression alone, so the shards' rows, put back in (``ts``, offset) order, are the rows
+of one pass, value for value; every shard is given the whole log's watermark. Each shard reads the
+export and the feature history itself (a path every worker sees), so a cluster of many machines
+needs them on a shared file system.
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ from __future__ import annotations
 import hashlib
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +45,21 @@ from feedmix.features.offline.default_fill import fill_defaults
 from feedmix.features.offline.event_export import export_events, exported_through
 from feedmix.features.offline.logged_join import join_logged_features
 from feedmix.features.offline.parquet_io import write_parquet_atomic
-from feedmix.features.offline.pit_join import LABELS, WINDOW_COMPLETE, build_training_rows
+from feedmix.features.offline.pit_join import (
+    LABELS,
+    WINDOW_COMPLETE,
+    FeatureSetSpec,
+    build_training_rows,
+    newest_event_ts,
+)
 from feedmix.features.offline.registry_specs import (
     POST_COMMUNITIES_TABLE,
     post_communities_table,
     registry_feature_sets,
 )
 from feedmix.features.registry import FeatureRegistry
+from feedmix.jobs.backends import make_executor
+from feedmix.jobs.executor import Executor
 
 DEFAULT_LABEL_WINDOW_S = 3600.0
 #: where exports go when no work directory is given: ``<offline root>/_event_exports/<url hash>``
@@ -74,6 +90,8 @@ def build_training_set(
     watermark: float | None = None,
     complete_only: bool = False,
     progress: bool = True,
+    executor: Executor | None = None,
+    partitions: int | None = None,
 ) -> dict[str, Any]:
     """Write the training set for ``event_log_url`` to ``out_path`` (``.parquet``); returns a summary.
 
@@ -84,6 +102,8 @@ def build_training_set(
     ``work_dir`` keeps the incremental event export (default: under ``offline_root``, one per
     log URL). ``complete_only`` keeps only impressions whose label window closed by the
     ``watermark`` (default: the newest event), so a late click cannot turn a negative positive.
+    ``executor`` runs the join in ``partitions`` user shards (default: the executor's parallelism;
+    the default executor is this process, in one partition).
     """
     started = time.monotonic()
     say = _reporter(progress, started)
@@ -114,9 +134,24 @@ def build_training_set(
     )
     entities = ", ".join(s.entity for s in feature_sets.specs)
     say(f"joining impressions with {len(feature_sets.columns)} features of {entities} as of each impression")
-    rows = build_training_rows(
-        events_dir, offline_root, feature_sets.specs, label_window_s, watermark=watermark, tables=tables
+    ex = executor if executor is not None else make_executor("local")
+    n_parts = partitions if partitions is not None else ex.parallelism
+    if n_parts < 1:
+        raise ValueError(f"partitions must be at least 1, got {n_parts}")
+    if n_parts > 1 and watermark is None:
+        watermark = newest_event_ts(events_dir)
+    job = _RowsJob(  # absolute paths: a worker's working directory is not ours
+        str(Path(events_dir).resolve()),
+        str(Path(offline_root).resolve()),
+        tuple(feature_sets.specs),
+        dict(feature_sets.dtypes),
+        label_window_s,
+        watermark,
+        tables,
     )
+    shards = [(i, n_parts) for i in range(n_parts)] if n_parts > 1 else [None]
+    say(f"joining in {len(shards)} partition(s) on the {ex.name} executor")
+    rows = _merge_shards(list(ex.map(_shard_rows, job, shards)))
     incomplete = rows.num_rows - _count_true(rows.column(WINDOW_COMPLETE))
     if complete_only:
         rows = rows.filter(rows.column(WINDOW_COMPLETE))
@@ -124,7 +159,6 @@ def build_training_set(
     say(f"{n} training rows ({incomplete} with an open label window{', dropped' if complete_only else ''})")
 
     missing_rate = {c: (rows.column(c).null_count / n if n else 0.0) for c in feature_sets.columns}
-    rows = _cast(rows, feature_sets.dtypes)
     rows = fill_defaults(rows, feature_sets.defaults, indicators=True)
 
     served_rows = None
@@ -143,12 +177,49 @@ def build_training_set(
         "missing_rate": missing_rate,
         "skipped_entities": feature_sets.skipped,
         "events": {"exported_through": through, "new": through - before, "dir": str(events_dir)},
+        "executor": {"name": ex.name, "partitions": len(shards)},
         "seconds": round(time.monotonic() - started, 3),
     }
     if served_rows is not None:
         summary["served_logged_rows"] = served_rows
     say(f"wrote {out}")
     return summary
+
+
+@dataclass(frozen=True)
+class _RowsJob:
+    """What every partition of the join reads (sent to a cluster once)."""
+
+    events_dir: str
+    offline_root: str
+    specs: tuple[FeatureSetSpec, ...]
+    dtypes: dict[str, str]
+    label_window_s: float
+    watermark: float | None
+    tables: dict[str, pa.Table] | None
+
+
+def _shard_rows(job: _RowsJob, shard: tuple[int, int] | None) -> pa.Table:
+    """One partition's rows, feature columns already in their registry types: a shard whose history
+    lacks a feature gets it as DOUBLE, so the types must agree before the shards are concatenated."""
+    rows = build_training_rows(
+        job.events_dir,
+        job.offline_root,
+        job.specs,
+        job.label_window_s,
+        watermark=job.watermark,
+        tables=job.tables,
+        user_shard=shard,
+    )
+    return _cast(rows, job.dtypes)
+
+
+def _merge_shards(parts: Sequence[pa.Table]) -> pa.Table:
+    """The shards' rows in the order one pass gives (``ts``, then the impression's unique offset)."""
+    if len(parts) == 1:
+        return parts[0]
+    merged = pa.concat_tables(parts).sort_by([("ts", "ascending"), ("impression_offset", "ascending")])
+    return merged.combine_chunks()
 
 
 def check_export_matches_log(log: EventLog, events_dir: str | Path) -> None:
