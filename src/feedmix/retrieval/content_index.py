@@ -161,11 +161,12 @@ def _unit(v: FloatArray) -> FloatArray | None:
     return out
 
 
-def load_content_index(manifest: Manifest) -> ContentIndex:
+def load_content_index(manifest: Manifest, index: AnnIndex | None = None) -> ContentIndex:
     """The :class:`~feedmix.retrieval.ann.index_handle.IndexHandle` loader of content builds.
 
     The handle has verified the index files; this verifies ``query/`` the same way (sizes and
-    checksums before anything is mapped) and refuses a build without one.
+    checksums before anything is mapped) and refuses a build without one. ``index`` searches in
+    place of the build's own index (the shards of a sharded deployment).
     """
     query_dir = manifest.raw.get(f"{QUERY_DIR}_dir")
     if not isinstance(query_dir, str):
@@ -176,7 +177,7 @@ def load_content_index(manifest: Manifest) -> ContentIndex:
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise IncompatibleIndex(f"{q / COMMUNITIES_FILE} is not a list of names")
     return ContentIndex(
-        load_index(manifest.index_path, mmap=True),
+        index if index is not None else load_index(manifest.index_path, mmap=True),
         names,
         np.load(q / CENTROIDS_FILE, mmap_mode="r", allow_pickle=False),
         np.load(q / POST_IDS_FILE, mmap_mode="r", allow_pickle=False),

@@ -99,9 +99,11 @@ class ServedIndex:
 class RetrievalIndexes:
     """The ``content`` and ``collab`` slots of one index directory, and the thread that watches it."""
 
-    def __init__(self, directory: str | os.PathLike[str]) -> None:
+    def __init__(
+        self, directory: str | os.PathLike[str], content_loader: IndexLoader = load_content_index
+    ) -> None:
         self.directory = Path(directory)
-        self.content = ServedIndex(CONTENT_DIR, self.directory / CONTENT_DIR, load_content_index)
+        self.content = ServedIndex(CONTENT_DIR, self.directory / CONTENT_DIR, content_loader)
         self.collab = ServedIndex(COLLAB_DIR, self.directory / COLLAB_DIR, load_collab_index)
         #: what opening did (build time, first statuses), for logs and tests
         self.startup: dict[str, Any] = {}
@@ -118,14 +120,22 @@ class RetrievalIndexes:
         build_kind: str = "auto",
         watch_interval_s: float = 0.0,
         threads: int = 1,
+        shards: str = "",
     ) -> RetrievalIndexes:
         """Open both slots for serving ``corpus``; build the content index first if it is missing.
 
         Also sets faiss' OpenMP pool to one thread: this process serves one query per request
-        thread (see :mod:`feedmix.retrieval.ann.faiss_threads`).
+        thread (see :mod:`feedmix.retrieval.ann.faiss_threads`). ``shards`` (replica addresses,
+        ``"a0,a0b;a1"``): the content build's posts are searched on those shard servers, its query
+        data stays here (:mod:`feedmix.retrieval.shards.sharded_content`).
         """
         faiss.omp_set_num_threads(1)
-        indexes = cls(directory)
+        loader: IndexLoader = load_content_index
+        if shards:
+            from feedmix.retrieval.shards.sharded_content import sharded_content_loader
+
+            loader = sharded_content_loader(shards)
+        indexes = cls(directory, content_loader=loader)
         fingerprint = corpus_fingerprint(corpus)
         if build_on_start and not _content_build_matches(indexes.content.directory, fingerprint):
             indexes._build_content(corpus, build_kind, threads)
@@ -133,7 +143,7 @@ class RetrievalIndexes:
         if status.status == "refused" and build_on_start and "content_build_s" not in indexes.startup:
             log.warning("content index refused (%s): rebuilding", status.reason)
             indexes._build_content(corpus, build_kind, threads)
-            indexes.content = ServedIndex(CONTENT_DIR, indexes.directory / CONTENT_DIR, load_content_index)
+            indexes.content = ServedIndex(CONTENT_DIR, indexes.directory / CONTENT_DIR, loader)
             status = indexes.content.reload()
         indexes.startup["content"] = status.as_dict()
         indexes.startup["collab"] = indexes.collab.reload().as_dict()

@@ -12,6 +12,11 @@ throw them away later: the posts the user has seen (``user.seen``) or was served
 scroll session (``session.served``), and NSFW posts unless the user opted in (``user.allow_nsfw``).
 The NSFW id set is built once per corpus; a request only merges its seen ids into it.
 
+A sharded index (:mod:`feedmix.retrieval.shards.scatter_gather`) is searched the same way, bounded by
+the request's remaining deadline; when a shard is down or late, the source returns what the other
+shards found and reports the request degraded (``Fallback``: status ``fallback`` in the trace, whose
+``error`` names the missing shards and why), so the feed is served from the shards that answered.
+
 The batch has ``row`` (corpus rows; ids the corpus lacks, from a build of another corpus, are
 dropped) and the similarity as a column (cosine for the content index, the ALS dot product for the
 collaborative one), named by ``similarity_column``.
@@ -22,13 +27,14 @@ from __future__ import annotations
 import numpy as np
 
 from feedmix.core.candidates import CandidateBatch
-from feedmix.core.components import CandidateSource
+from feedmix.core.components import CandidateSource, Fallback
 from feedmix.core.params import ParamSpec
 from feedmix.core.query import Query
 from feedmix.corpus.reddit_corpus import RedditCorpus
 from feedmix.retrieval.ann.exclusion_set import ExclusionSet
 from feedmix.retrieval.query_vector import QueryVector
 from feedmix.retrieval.rows import ROW
+from feedmix.retrieval.shards.coverage import search_with_coverage
 
 #: ``k`` bounds: at least one, at most what one over-fetching search should ever be asked for
 MAX_K = 2000
@@ -70,11 +76,16 @@ class EmbeddingSource(CandidateSource):
         if not isinstance(qv, QueryVector):
             raise TypeError(f"{self.vector_feature} holds a {type(qv).__name__}, not a QueryVector")
         k = int(self.param(query, "k"))
-        ids, scores = qv.index.search(qv.vector, k, exclude=self.exclusions(query))
-        found = ids[0] >= 0
-        ids, scores = ids[0][found], scores[0][found]
+        res = search_with_coverage(
+            qv.index, qv.vector, k, exclude=self.exclusions(query), timeout_s=query.deadline.remaining_s()
+        )
+        found = res.ids[0] >= 0
+        ids, scores = res.ids[0][found], res.scores[0][found]
         rows = self.corpus.rows_of(ids)
         known = rows >= 0
-        return CandidateBatch(
+        batch = CandidateBatch(
             ids[known], {ROW: rows[known], self.similarity_column: scores[known].astype(np.float32)}
         )
+        if res.coverage is not None and not res.coverage.complete:
+            raise Fallback(batch, f"partial index: {res.coverage.describe()}")
+        return batch
