@@ -4,10 +4,11 @@
 # missing, and fail when CI=true.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-FEEDMIX_EXTRAS="${FEEDMIX_EXTRAS:-dev,teacher}" . scripts/_setup.sh
+FEEDMIX_EXTRAS="${FEEDMIX_EXTRAS:-dev,teacher,ray}" . scripts/_setup.sh
 . scripts/_promtool.sh
 . scripts/_chromium.sh
 . scripts/_memcached.sh
+. scripts/_haproxy.sh
 echo "== ruff" && .venv/bin/ruff check src tests scripts && .venv/bin/ruff format --check src tests scripts
 echo "== mypy" && .venv/bin/mypy
 echo "== pytest" && .venv/bin/pytest -q "$@"

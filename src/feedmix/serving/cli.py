@@ -10,8 +10,20 @@ import os
 import sys
 from typing import Any
 
+#: how long a SIGTERM waits for in-flight requests before uvicorn cancels them
+GRACEFUL_SHUTDOWN_S = 30
+
+
+def _exit_after_drain(signum: int, frame: Any) -> None:
+    """SIGTERM's handler once uvicorn has drained: uvicorn re-raises the signal it caught after its
+    graceful shutdown, which under the default handler killed the process before ``runtime.close()``
+    (queued event writes, the feature flush, tracer export); an exception runs the ``finally``."""
+    raise SystemExit(0)
+
 
 def _serve(config: Any) -> None:
+    import signal
+
     import uvicorn
 
     from feedmix.serving.app import create_app
@@ -28,6 +40,9 @@ def _serve(config: Any) -> None:
     )
     grpc_server = _start_grpc(runtime, config)
     try:
+        signal.signal(signal.SIGTERM, _exit_after_drain)
+        # on SIGTERM uvicorn stops accepting, closes idle connections, lets in-flight requests finish
+        # (up to GRACEFUL_SHUTDOWN_S) and answers them with `Connection: close` (ops/haproxy/README.md)
         # keep-alive longer than a load balancer's idle timeout (60 s on the common ones): a server
         # that closes first races the client's next request on that connection (a ReadError there)
         uvicorn.run(
@@ -37,6 +52,7 @@ def _serve(config: Any) -> None:
             log_level="warning",
             access_log=False,
             timeout_keep_alive=75,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         )
     finally:
         if grpc_server is not None:
