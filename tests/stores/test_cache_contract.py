@@ -95,8 +95,10 @@ def test_the_memory_cache_keeps_its_bound() -> None:
         open_cache("ftp://nowhere")
 
 
-def test_components_not_yet_validated_on_a_cluster_refuse_it() -> None:
-    from feedmix.ads.decision.spend_counters import open_spend_counters
+def test_a_single_node_client_refuses_a_cluster_url() -> None:
+    """Every Redis component opens ``make_any_client``; a new one built on ``make_client`` (one node)
+    must not silently ignore ``cluster=true``."""
+    from feedmix.stores.redis_conn import make_client
 
     with pytest.raises(ValueError, match="cluster=true"):
-        open_spend_counters("redis://127.0.0.1:6379/0?cluster=true")
+        make_client("redis://127.0.0.1:6379/0?cluster=true", {"cluster": "true"}, default_timeout_ms=50)

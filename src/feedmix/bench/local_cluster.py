@@ -39,7 +39,9 @@ def _free_port(taken: list[int]) -> int:
 
 
 class LocalCluster:
-    def __init__(self, masters: int = 3, replicas: int = 1) -> None:
+    def __init__(self, masters: int = 3, replicas: int = 1, node_timeout_ms: int = 15_000) -> None:
+        """``node_timeout_ms``: how long a master may be unreachable before its replica takes over
+        (Redis's ``cluster-node-timeout``; the failover benchmark makes it short)."""
         nodes = masters * (1 + replicas)
         server, cli = shutil.which("redis-server"), shutil.which("redis-cli")
         if not server or not cli:
@@ -71,6 +73,12 @@ class LocalCluster:
                             "",
                             "--appendonly",
                             "no",
+                            "--repl-diskless-sync-delay",
+                            "0",
+                            "--logfile",
+                            str(work / "redis.log"),
+                            "--cluster-node-timeout",
+                            str(node_timeout_ms),
                         ],
                         stdout=subprocess.DEVNULL,
                         stderr=subprocess.DEVNULL,
@@ -117,14 +125,87 @@ class LocalCluster:
                 if time.monotonic() > deadline:
                     raise TimeoutError("the local cluster did not become ready")
                 time.sleep(0.05)
+            # a replica that has not finished its first sync could not take over from its master
+            while client.info("replication").get("master_link_status", "up") != "up":
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the local cluster's replicas did not sync")
+                time.sleep(0.05)
             client.close()
+
+    def master_port_of(self, key: str) -> int:
+        """The port of the master that serves ``key``'s slot now."""
+        slot = int(redis.Redis(host="127.0.0.1", port=self.live_port()).cluster("keyslot", key))  # type: ignore[arg-type]
+        for port in self.live_ports():
+            node = redis.Redis(host="127.0.0.1", port=port)
+            try:
+                role = node.execute_command("ROLE")[0]  # type: ignore[no-untyped-call]
+                if role == b"master" and any(lo <= slot <= hi for lo, hi in self._slots_of(node)):
+                    return port
+            finally:
+                node.close()
+        raise LookupError(f"no master serves the slot of {key!r}")
+
+    @staticmethod
+    def _slots_of(node: redis.Redis) -> list[tuple[int, int]]:
+        myself = next(line for line in _cluster_nodes(node) if "myself" in line)
+        ranges = []
+        for part in myself.split()[8:]:
+            if part.startswith("["):
+                continue  # a slot being migrated
+            lo, _, hi = part.partition("-")
+            ranges.append((int(lo), int(hi or lo)))
+        return ranges
+
+    def kill(self, port: int) -> None:
+        """SIGKILL the node on ``port``: no goodbye, as a crashed machine."""
+        proc = self._procs[self.ports.index(port)]
+        proc.kill()
+        proc.wait(timeout=5)
+
+    def live_ports(self) -> list[int]:
+        return [p for p, proc in zip(self.ports, self._procs, strict=True) if proc.poll() is None]
+
+    def live_port(self) -> int:
+        return self.live_ports()[0]
+
+    def wait_failover(self, dead_port: int, timeout_s: float = 60.0) -> float:
+        """Wait until every live node reports the cluster healthy again with ``dead_port`` failed
+        (its replica promoted); returns the seconds waited."""
+        t0 = time.monotonic()
+        while True:
+            healthy = True
+            for port in self.live_ports():
+                node = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1)
+                try:
+                    state = node.cluster("info").get("cluster_state")  # type: ignore[union-attr]
+                    failed = any(
+                        f":{dead_port}@" in line and "fail" in line.split()[2]
+                        for line in _cluster_nodes(node)
+                    )
+                    healthy = healthy and state == "ok" and failed
+                except redis.RedisError:
+                    healthy = False
+                finally:
+                    node.close()
+            if healthy:
+                return time.monotonic() - t0
+            if time.monotonic() - t0 > timeout_s:
+                raise TimeoutError(f"no failover of the node on port {dead_port} within {timeout_s} s")
+            time.sleep(0.05)
 
     def stop(self) -> None:
         for proc in self._procs:
-            proc.terminate()
+            if proc.poll() is None:
+                proc.terminate()
         for proc in self._procs:
             try:
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 proc.kill()
         self._dir.cleanup()
+
+
+def _cluster_nodes(node: redis.Redis) -> list[str]:
+    """``CLUSTER NODES`` as lines: id, address, flags, master, ..., slot ranges."""
+    raw: bytes = node.execute_command("CLUSTER", "NODES")  # type: ignore[no-untyped-call]
+    return raw.decode().splitlines()

@@ -23,7 +23,10 @@ drops once trimming starts.
 Durability is Redis's: ``append`` returns once the primary has applied the script, which survives
 a crash only with AOF enabled (``appendonly yes``; ``appendfsync always`` to lose nothing,
 ``everysec`` to lose up to a second) and, with replicas, only if the primary's writes reached them
-before failover (``WAIT`` is not used here). Prefer the SQLite log when that is not acceptable.
+before failover. ``wait_replicas=N`` in the URL closes that gap: the append then also waits (``WAIT``,
+on the connection that wrote) until N replicas hold the batch, and fails (the client retries; the
+log is idempotent) when they do not within ``wait_timeout_ms``, so an acknowledged event survives
+the loss of its master (measured: ``feedmix bench failover``).
 """
 
 from __future__ import annotations
@@ -34,10 +37,14 @@ from typing import Any, Generic, cast
 
 from feedmix.events.event_log import AppendResult, EventLogUnavailable, R, check_read_args
 from feedmix.events.schema import Event
+from feedmix.stores.errors import StoreUnavailable
 from feedmix.stores.redis_conn import TIMEOUT_OPTIONS, RedisClient, make_any_client, store_errors
+from feedmix.stores.redis_scripts import run_scripts
 from feedmix.stores.url_options import int_option, url_options
 
 DEFAULT_DEDUP_TTL_S = 7 * 24 * 3600
+#: what a Redis event-log URL may say (the consumer-group stream reads the same URL)
+LOG_OPTIONS = ("stream", "dedup_ttl_s", "maxlen", "wait_replicas", "wait_timeout_ms", *TIMEOUT_OPTIONS)
 DEFAULT_TIMEOUT_MS = 1000.0
 _STREAM_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 
@@ -95,8 +102,12 @@ class RedisEventLog(Generic[R]):
         dedup_ttl_s: int = DEFAULT_DEDUP_TTL_S,
         maxlen: int = 0,
         record: type[R] = Event,  # type: ignore[assignment]
+        wait_replicas: int = 0,
+        wait_timeout_ms: int = 200,
     ) -> None:
         self.record = record
+        self.wait_replicas = wait_replicas
+        self.wait_timeout_ms = wait_timeout_ms
         if not _STREAM_NAME.fullmatch(stream):
             raise ValueError(f"stream name {stream!r} must match {_STREAM_NAME.pattern}")
         if dedup_ttl_s < 1:
@@ -111,8 +122,9 @@ class RedisEventLog(Generic[R]):
 
     @classmethod
     def from_url(cls, url: str, record: type[R] = Event) -> RedisEventLog[R]:  # type: ignore[assignment]
-        """``redis://host:6379/0?stream=NAME[&dedup_ttl_s=604800][&maxlen=0][&timeout_ms=1000]``."""
-        opts = url_options(url, ("stream", "dedup_ttl_s", "maxlen", *TIMEOUT_OPTIONS))
+        """``redis://host:6379/0?stream=NAME[&dedup_ttl_s=604800][&maxlen=0][&timeout_ms=1000]
+        [&wait_replicas=0][&wait_timeout_ms=200][&cluster=true]``."""
+        opts = url_options(url, LOG_OPTIONS)
         if not opts.get("stream"):
             raise ValueError(f"redis event log URL needs ?stream=NAME: {url!r}")
         return cls(
@@ -121,6 +133,8 @@ class RedisEventLog(Generic[R]):
             dedup_ttl_s=int_option(opts, "dedup_ttl_s", DEFAULT_DEDUP_TTL_S, minimum=1),
             maxlen=int_option(opts, "maxlen", 0),
             record=record,
+            wait_replicas=int_option(opts, "wait_replicas", 0),
+            wait_timeout_ms=int_option(opts, "wait_timeout_ms", 200, minimum=1),
         )
 
     def append(self, events: Sequence[R]) -> AppendResult:
@@ -133,7 +147,17 @@ class RedisEventLog(Generic[R]):
             *(e.model_dump_json(exclude_none=True) for e in events),
         ]
         with store_errors("redis event log append", EventLogUnavailable):
-            accepted, duplicates, *fresh = cast("list[int]", self._append(keys=keys, args=args))
+            try:
+                (reply,) = run_scripts(
+                    self._client,
+                    self._append,
+                    [(keys, args)],
+                    wait_replicas=self.wait_replicas,
+                    wait_timeout_ms=self.wait_timeout_ms,
+                )
+            except StoreUnavailable as exc:
+                raise EventLogUnavailable(f"redis event log append: {exc}") from exc
+            accepted, duplicates, *fresh = cast("list[int]", reply)
         # the script returns the 1-based batch positions of the stored events after the counts
         return AppendResult(
             accepted=int(accepted), duplicates=int(duplicates), fresh=tuple(int(i) - 1 for i in fresh)

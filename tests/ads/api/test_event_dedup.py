@@ -1,8 +1,9 @@
-"""Ad event dedup: the same contract in memory and on a real Redis; Redis down raises."""
+"""Ad event dedup: the same contract in memory, on a real Redis and on a Redis Cluster; Redis down raises."""
 
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -11,10 +12,16 @@ from feedmix.ads.api.event_dedup import EventDedup, MemoryEventDedup, open_event
 from feedmix.stores.errors import StoreUnavailable
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "redis_cluster"])
 def dedup(request: pytest.FixtureRequest) -> Iterator[EventDedup]:
     if request.param == "memory":
         store = open_event_dedup("memory://")
+    elif request.param == "redis_cluster":  # ids are keys of their own: the pipeline splits by node
+        port = request.getfixturevalue("redis_cluster").ports[0]
+        prefix = f"t{uuid.uuid4().hex[:10]}"
+        store = open_event_dedup(
+            f"redis://127.0.0.1:{port}/0?cluster=true&prefix={prefix}&ttl_s=60&timeout_ms=2000"
+        )
     else:
         url = request.getfixturevalue("redis_url")
         prefix = request.getfixturevalue("redis_prefix")

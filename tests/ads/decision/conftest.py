@@ -1,7 +1,8 @@
-"""Backends of the ad server's shared state: every contract test runs on memory and on real Redis."""
+"""The ad server's shared state: every contract test runs in memory, on Redis and on a Redis Cluster."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -13,13 +14,19 @@ from feedmix.ads.decision.spend_counters import SpendCounters, open_spend_counte
 def backend_url(backend: str, request: pytest.FixtureRequest) -> str:
     if backend == "memory":
         return "memory://"
+    if backend == "redis_cluster":  # every campaign's and user's keys share a hash-tag slot
+        port = request.getfixturevalue("redis_cluster").ports[0]
+        prefix = f"t{uuid.uuid4().hex[:10]}"
+        return (
+            f"redis://127.0.0.1:{port}/0?cluster=true&prefix={prefix}&timeout_ms=2000&connect_timeout_ms=2000"
+        )
     redis_url: str = request.getfixturevalue("redis_url")
     prefix: str = request.getfixturevalue("redis_prefix")
     # generous timeouts: these tests check semantics, not latency
     return f"{redis_url}?prefix={prefix}&timeout_ms=2000&connect_timeout_ms=2000"
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "redis_cluster"])
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

@@ -7,7 +7,8 @@ round trip per batch), so two servers receiving the same retry bill it once betw
 remembered for ``ttl_s`` (default 7 days): longer than any client retries.
 
 Backends: ``memory://`` (one process; bounded by ``max_ids``, oldest forgotten first) and
-``redis://host:6379/0?prefix=feedmix&ttl_s=604800&timeout_ms=50``. A Redis failure raises
+``redis://host:6379/0?prefix=feedmix&ttl_s=604800&timeout_ms=50`` (``&cluster=true`` for a Redis
+Cluster: each id is its own key, so the pipelined ``SET NX`` splits by node). A Redis failure raises
 ``StoreUnavailable``: the tracking endpoint then answers 503 and the client retries later, which is
 safe precisely because of this store.
 """
@@ -20,7 +21,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Protocol
 
-from feedmix.stores.redis_conn import TIMEOUT_OPTIONS, is_redis_url, make_client, store_errors
+from feedmix.stores.redis_conn import TIMEOUT_OPTIONS, is_redis_url, make_any_client, store_errors
 from feedmix.stores.url_options import float_option, int_option, url_options
 
 DEFAULT_TTL_S = 7 * 86_400.0
@@ -73,7 +74,7 @@ class RedisEventDedup:
         options = url_options(url, ("prefix", "ttl_s", *TIMEOUT_OPTIONS))
         self.prefix = options.get("prefix", "feedmix")
         self.ttl_ms = int(float_option(options, "ttl_s", DEFAULT_TTL_S) * 1000)
-        self._client = make_client(url, options, default_timeout_ms=50.0)
+        self._client = make_any_client(url, options, default_timeout_ms=50.0)
 
     def _key(self, event_id: str) -> str:
         return f"{self.prefix}:ad-event:{event_id}"

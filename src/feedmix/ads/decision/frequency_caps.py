@@ -14,7 +14,8 @@ it is small whatever the number of candidates), then a vectorised comparison aga
 cap columns. Recording is one atomic update (a Lua script in Redis: read, drop expired, append,
 trim, write, extend the key's TTL to the longest window it holds).
 
-Redis key: ``<prefix>:freq:{u:<user_id>}`` (the hash tag pins a user's key to one Cluster slot).
+Redis key: ``<prefix>:freq:{u:<user_id>}`` (the hash tag pins a user's key to one Cluster slot;
+``cluster=true`` in the URL runs the store on a Redis Cluster).
 Fields of ad groups the user stopped seeing linger until the key expires (TTL = longest window
 recorded), and are ignored on read once their timestamps are old.
 Backend errors surface as :class:`~feedmix.stores.errors.StoreUnavailable`.
@@ -28,10 +29,15 @@ from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
-import redis
 
 from feedmix.ads.decision.targeting_index import TargetingIndex
-from feedmix.stores.redis_conn import TIMEOUT_OPTIONS, is_redis_url, make_client, store_errors
+from feedmix.stores.redis_conn import (
+    TIMEOUT_OPTIONS,
+    RedisClient,
+    is_redis_url,
+    make_any_client,
+    store_errors,
+)
 from feedmix.stores.url_options import url_options
 
 DEFAULT_TIMEOUT_MS = 50.0
@@ -128,7 +134,7 @@ return #kept
 class RedisFrequencyStore:
     """Frequency caps in Redis, shared by all serving processes (see the module docstring)."""
 
-    def __init__(self, client: redis.Redis, prefix: str = "feedmix") -> None:
+    def __init__(self, client: RedisClient, prefix: str = "feedmix") -> None:
         self._client = client
         self.prefix = prefix
         self._record = client.register_script(_RECORD_LUA)
@@ -137,7 +143,7 @@ class RedisFrequencyStore:
     def from_url(cls, url: str) -> RedisFrequencyStore:
         opts = url_options(url, ("prefix", *TIMEOUT_OPTIONS))
         return cls(
-            make_client(url, opts, default_timeout_ms=DEFAULT_TIMEOUT_MS),
+            make_any_client(url, opts, default_timeout_ms=DEFAULT_TIMEOUT_MS),
             prefix=opts.get("prefix", "feedmix"),
         )
 

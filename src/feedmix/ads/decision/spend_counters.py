@@ -23,7 +23,8 @@ the arms cannot take each other's budget and the campaign's total cap still boun
 
 Backends (same contract, tested alike): :class:`MemorySpendCounters` (one lock, one process) and
 :class:`RedisSpendCounters` (Lua scripts, each atomic on one campaign's keys; a request's several
-winners go in one pipelined round trip). Redis keys carry the campaign as a Cluster hash tag,
+winners go in one pipelined round trip; on a Redis Cluster, ``cluster=true`` in the URL, one per
+master). Redis keys carry the campaign as a Cluster hash tag,
 ``<prefix>:spend:{c:<campaign_id>}:<day>`` and ``...:life`` (and a split's ``...:<day>:s:<split>``), so
 one script's keys share a slot; day keys expire 3 days after they are last written (lifetime keys do
 not expire).
@@ -40,10 +41,16 @@ from typing import Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
-import redis
 
-from feedmix.stores.redis_conn import TIMEOUT_OPTIONS, is_redis_url, make_client, store_errors
-from feedmix.stores.url_options import url_options
+from feedmix.stores.redis_conn import (
+    TIMEOUT_OPTIONS,
+    RedisClient,
+    is_redis_url,
+    make_any_client,
+    store_errors,
+)
+from feedmix.stores.redis_scripts import run_scripts
+from feedmix.stores.url_options import int_option, url_options
 
 DAY_S = 86_400
 NO_CAP = -1
@@ -268,18 +275,26 @@ def _spent(values: Sequence[bytes | None]) -> int:
 class RedisSpendCounters:
     """Counters in Redis, shared by all serving processes (see the module docstring)."""
 
-    def __init__(self, client: redis.Redis, prefix: str = "feedmix") -> None:
+    def __init__(
+        self, client: RedisClient, prefix: str = "feedmix", wait_replicas: int = 0, wait_timeout_ms: int = 50
+    ) -> None:
         self._client = client
         self.prefix = prefix
+        #: with replicas: holds and charges succeed only once this many replicas have them, so a
+        #: failover cannot drop spend that was acknowledged (and let the budget be spent twice)
+        self.wait_replicas = wait_replicas
+        self.wait_timeout_ms = wait_timeout_ms
         self._reserve = client.register_script(_RESERVE_LUA)
         self._charge = client.register_script(_CHARGE_LUA)
 
     @classmethod
     def from_url(cls, url: str) -> RedisSpendCounters:
-        opts = url_options(url, ("prefix", *TIMEOUT_OPTIONS))
+        opts = url_options(url, ("prefix", "wait_replicas", "wait_timeout_ms", *TIMEOUT_OPTIONS))
         return cls(
-            make_client(url, opts, default_timeout_ms=DEFAULT_TIMEOUT_MS),
+            make_any_client(url, opts, default_timeout_ms=DEFAULT_TIMEOUT_MS),
             prefix=opts.get("prefix", "feedmix"),
+            wait_replicas=int_option(opts, "wait_replicas", 0),
+            wait_timeout_ms=int_option(opts, "wait_timeout_ms", 50, minimum=1),
         )
 
     def keys(self, campaign_id: str, day: int, split: str = "") -> tuple[str, ...]:
@@ -290,22 +305,22 @@ class RedisSpendCounters:
     def reserve(self, holds: Sequence[Hold]) -> list[bool]:
         if not holds:
             return []
+        calls = [
+            (
+                self.keys(h.campaign_id, h.day, h.split),
+                [h.amount, 1 if h.bill_now else 0, h.day_cap, h.life_cap, DAY_KEY_TTL_S, h.split_day_cap],
+            )
+            for h in holds
+        ]
         with store_errors("spend counters reserve"):
-            pipe = self._client.pipeline(transaction=False)
-            for h in holds:
-                self._reserve(
-                    keys=self.keys(h.campaign_id, h.day, h.split),
-                    args=[
-                        h.amount,
-                        1 if h.bill_now else 0,
-                        h.day_cap,
-                        h.life_cap,
-                        DAY_KEY_TTL_S,
-                        h.split_day_cap,
-                    ],
-                    client=pipe,
-                )
-            return [int(r) == 1 for r in pipe.execute()]
+            replies = run_scripts(
+                self._client,
+                self._reserve,
+                calls,
+                wait_replicas=self.wait_replicas,
+                wait_timeout_ms=self.wait_timeout_ms,
+            )
+            return [int(r) == 1 for r in replies]
 
     def charge(
         self,
@@ -317,13 +332,19 @@ class RedisSpendCounters:
         split: str = "",
         split_hard_cap: int = NO_CAP,
     ) -> Charge:
+        call = (
+            self.keys(campaign_id, day, split),
+            [amount, day_hard_cap, life_hard_cap, DAY_KEY_TTL_S, split_hard_cap],
+        )
         with store_errors("spend counters charge"):
-            billed = int(
-                self._charge(
-                    keys=self.keys(campaign_id, day, split),
-                    args=[amount, day_hard_cap, life_hard_cap, DAY_KEY_TTL_S, split_hard_cap],
-                )
+            (reply,) = run_scripts(
+                self._client,
+                self._charge,
+                [call],
+                wait_replicas=self.wait_replicas,
+                wait_timeout_ms=self.wait_timeout_ms,
             )
+            billed = int(reply)
         return Charge(billed, amount - billed)
 
     def split_spent(self, campaign_id: str, day: int, split: str) -> int:
@@ -361,7 +382,8 @@ class RedisSpendCounters:
 
 
 def open_spend_counters(url: str) -> SpendCounters:
-    """``memory://`` or ``redis://host:6379/0?prefix=feedmix&timeout_ms=50&connect_timeout_ms=50``."""
+    """``memory://`` or ``redis://host:6379/0?prefix=feedmix&timeout_ms=50&connect_timeout_ms=50``
+    (``&cluster=true`` on a Redis Cluster; ``&wait_replicas=1`` to survive a failover, see above)."""
     if url.startswith("memory://"):
         return MemorySpendCounters.from_url(url)
     if is_redis_url(url):
