@@ -97,3 +97,27 @@ def redis_cluster() -> Iterator[Any]:
         raise  # unreachable: _missing skips or fails
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def ray_executor() -> Iterator[Any]:
+    """The Ray executor joined to a real one-machine Ray cluster (``ray start --head``, two CPUs) that
+    lives for the session. Ray not installed: skip locally, fail in CI."""
+    try:
+        import ray  # noqa: F401
+
+        from feedmix.jobs.local_ray_cluster import LocalRayCluster
+    except ImportError as exc:  # pragma: no cover - depends on the machine
+        _missing("Ray", exc)
+        raise  # unreachable: _missing skips or fails
+    from feedmix.jobs.backends import make_executor
+
+    cluster = LocalRayCluster(cpus=2)
+    try:
+        executor = make_executor("ray", cluster.address)
+    except BaseException:
+        cluster.stop()
+        raise
+    yield executor
+    executor.close()
+    cluster.stop()

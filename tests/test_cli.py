@@ -33,7 +33,11 @@ EXPECTED = {
         "bench signals",
         "bench api",
         "bench cache",
+        "bench jobs",
+        "bench shards",
         "bench scaling",
+        "bench balancer",
+        "bench failover",
         "cost",
     },
     "feedmix.eval.cli": {
@@ -74,8 +78,13 @@ EXPECTED = {
         "signals drift",
         "signals backfill",
     },
-    "feedmix.features.cli": {"features", "features list", "features training-set"},
-    "feedmix.retrieval.cli": {"index", "index build"},
+    "feedmix.features.cli": {
+        "features",
+        "features list",
+        "features training-set",
+        "features aggregate-worker",
+    },
+    "feedmix.retrieval.cli": {"index", "index build", "index shard-serve"},
 }
 ALL = sorted(c for cmds in EXPECTED.values() for c in cmds)
 

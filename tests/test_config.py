@@ -19,6 +19,27 @@ def test_shipped_config_file_loads() -> None:
     assert cfg.pipeline_params["home"]["trending.limit"] == 300
 
 
+def test_scale_out_config_shares_every_store_and_counts_in_workers() -> None:
+    cfg = FeedmixConfig.from_toml(REPO / "config" / "scale-out.toml")
+    assert cfg.feature_aggregates == "workers" and cfg.event_log.startswith("redis://")
+    shared = [cfg.seen_store, cfg.session_store, cfg.preference_store, cfg.feature_store, cfg.cache_url]
+    shared += [cfg.ads_counters, cfg.ads_frequency, cfg.ads_dedup, cfg.feature_aggregates_url]
+    assert all(url.startswith("redis://") for url in shared), shared
+
+
+@pytest.mark.parametrize(
+    "features,match",
+    [
+        ({"aggregates": "sometimes"}, "features.aggregates"),
+        ({"aggregates": "workers"}, "features.aggregates_url"),
+        ({"aggregates": "workers", "aggregates_url": "redis://127.0.0.1:6379/0"}, "stores.event_log"),
+    ],
+)
+def test_workers_mode_needs_redis_for_the_log_and_the_counts(features: dict[str, str], match: str) -> None:
+    with pytest.raises(ConfigFileError, match=match):
+        FeedmixConfig.from_dict({"features": features})
+
+
 @pytest.mark.parametrize(
     "text,match",
     [
@@ -127,3 +148,11 @@ def test_to_toml_round_trips_every_setting(tmp_path: Path) -> None:
     plain = FeedmixConfig(state_dir=str(tmp_path / "p"))
     path.write_text(plain.to_toml())
     assert FeedmixConfig.from_toml(path).now is None
+
+
+def test_jobs_pick_an_executor_and_refuse_an_unknown_one() -> None:
+    assert (FeedmixConfig().jobs_executor, FeedmixConfig().jobs_ray_address) == ("local", "")
+    cfg = FeedmixConfig.from_dict({"jobs": {"executor": "ray", "ray_address": "10.0.0.5:6379"}})
+    assert (cfg.jobs_executor, cfg.jobs_ray_address) == ("ray", "10.0.0.5:6379")
+    with pytest.raises(ConfigFileError, match=r"jobs\.executor"):
+        FeedmixConfig.from_dict({"jobs": {"executor": "spark"}})

@@ -10,10 +10,14 @@
             log_dir (default: <state_dir>/feature_log), offline_dir (history of every aggregate
             write, for point-in-time training sets; default <state_dir>/offline_features; "off": none),
             replay_window_s (at startup, re-apply the log's events of this many seconds to the
-            aggregates; 0: start empty)
+            aggregates; 0: start empty), aggregates ("inline": each server counts the events it
+            ingests, right for one server; "workers": servers only log events and
+            `feedmix features aggregate-worker` processes count them in Redis at aggregates_url)
 [retrieval] index_dir (default: $FEEDMIX_INDEX_DIR or <state_dir>/index), build_on_start (build the
             content index at startup when it is missing), build_kind ("auto": exact up to 50k posts),
-            watch_interval_s (poll for new builds; 0: only POST /v1/admin/index/reload)
+            watch_interval_s (poll for new builds; 0: only POST /v1/admin/index/reload), shards (search
+            the content index on shard servers, `feedmix index shard-serve`: "a0,a0b;a1" lists each
+            shard's replica addresses, shards separated by ";"; empty: in process)
 [ranking]   registry_dir (default: <state_dir>/models), watch_interval_s (poll for a newly promoted
             ranker and swap it in; 0: only at startup), runtime ("native": LightGBM; "compiled":
             lleaves where it agrees and is faster, compiled when a version loads, then cached)
@@ -37,6 +41,8 @@
             `feedmix demo` does; "off")
 [cache]     url (shareable work such as the trending list: "memory://" in-process, the default,
             "redis://host:6379/0?prefix=feedmix" or "memcached://host:11211" to share it between replicas)
+[jobs]      executor (where batch jobs run: "local", this process, the default; "ray", tasks on the Ray
+            cluster at ray_address, "host:port" of its head), ray_address
 [graphql]   persisted_only (production: accept only the persisted documents of
             src/feedmix/serving/graphql_api/operations, sent by hash), graphiql (GET /graphql shows GraphiQL)
 [observability]  otlp_endpoint (OpenTelemetry traces, a span per request, stage and component, sent
@@ -88,12 +94,15 @@ _TOML_KEYS: dict[str, dict[str, str]] = {
         "log_dir": "feature_log_dir",
         "offline_dir": "feature_offline_dir",
         "replay_window_s": "feature_replay_window_s",
+        "aggregates": "feature_aggregates",
+        "aggregates_url": "feature_aggregates_url",
     },
     "retrieval": {
         "index_dir": "index_dir",
         "build_on_start": "index_build_on_start",
         "build_kind": "index_build_kind",
         "watch_interval_s": "index_watch_interval_s",
+        "shards": "index_shards",
     },
     "ranking": {
         "registry_dir": "ranking_registry_dir",
@@ -125,6 +134,7 @@ _TOML_KEYS: dict[str, dict[str, str]] = {
     },
     "graphql": {"persisted_only": "graphql_persisted_only", "graphiql": "graphql_graphiql"},
     "cache": {"url": "cache_url"},
+    "jobs": {"executor": "jobs_executor", "ray_address": "jobs_ray_address"},
     "observability": {
         "otlp_endpoint": "otlp_endpoint",
         "service_name": "otel_service_name",
@@ -157,10 +167,13 @@ class FeedmixConfig:
     feature_log_dir: str = ""
     feature_offline_dir: str = ""
     feature_replay_window_s: float = 86_400.0
+    feature_aggregates: str = "inline"
+    feature_aggregates_url: str = ""
     index_dir: str = field(default_factory=lambda: os.environ.get("FEEDMIX_INDEX_DIR", ""))
     index_build_on_start: bool = True
     index_build_kind: str = "auto"
     index_watch_interval_s: float = 5.0
+    index_shards: str = ""
     ranking_registry_dir: str = ""
     ranking_watch_interval_s: float = 5.0
     ranking_runtime: str = "compiled"
@@ -184,6 +197,8 @@ class FeedmixConfig:
     signals_corpus: str = "archive"
     graphql_persisted_only: bool = False
     cache_url: str = "memory://"
+    jobs_executor: str = "local"
+    jobs_ray_address: str = ""
     graphql_graphiql: bool = True
     otlp_endpoint: str = ""
     otel_service_name: str = "feedmix"
@@ -209,6 +224,8 @@ class FeedmixConfig:
             raise ConfigFileError(
                 f"signals.corpus: {self.signals_corpus!r} is not one of 'archive', 'label', 'off'"
             )
+        if self.jobs_executor not in ("local", "ray"):
+            raise ConfigFileError(f"jobs.executor: {self.jobs_executor!r} is not one of 'local', 'ray'")
         if self.signals_refine not in ("", "teacher"):
             raise ConfigFileError(f"signals.refine: {self.signals_refine!r} is not one of '', 'teacher'")
         if not self.exposure_log:
@@ -243,6 +260,21 @@ class FeedmixConfig:
             raise ConfigFileError(
                 f"features.replay_window_s: {self.feature_replay_window_s} is outside [0, 2592000]"
             )
+        if self.feature_aggregates not in ("inline", "workers"):
+            raise ConfigFileError(
+                f"features.aggregates: {self.feature_aggregates!r} is not one of 'inline', 'workers'"
+            )
+        if self.feature_aggregates == "workers":
+            if not self.feature_aggregates_url.startswith(("redis://", "rediss://")):
+                raise ConfigFileError(
+                    "features.aggregates_url: aggregates = 'workers' keeps the counts in Redis and needs"
+                    f" a redis:// URL here, got {self.feature_aggregates_url!r}"
+                )
+            if not self.event_log.startswith(("redis://", "rediss://")):
+                raise ConfigFileError(
+                    "stores.event_log: aggregates = 'workers' reads the log as a Redis Stream and needs"
+                    f" a redis://...?stream=NAME URL here, got {self.event_log!r}"
+                )
         if not 0 <= self.feature_log_sample_rate <= 1:
             raise ConfigFileError(
                 f"features.log_sample_rate: {self.feature_log_sample_rate} is outside [0, 1]"

@@ -13,11 +13,11 @@ does work the other skips. Aim: GraphQL adds under 1 ms of CPU to a
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from typing import Any
 
+from feedmix.bench.json_report import emit
 from feedmix.bench.latency_summary import percentiles_ms
 
 REST_EQUIVALENT = """
@@ -131,11 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", help="also write the JSON here")
     args = ap.parse_args(argv)
     result = run(args)
-    text = json.dumps(result, indent=1)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text + "\n")
+    emit(result, args.out, indent=1)
     return 0
 
 

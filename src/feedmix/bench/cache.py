@@ -9,7 +9,6 @@ measurement does not see, so the numbers are the per-request side of the decisio
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from feedmix.bench.json_report import emit
 from feedmix.bench.latency_summary import percentiles_ms
 
 
@@ -96,11 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", help="also write the JSON here")
     args = ap.parse_args(argv)
     result = run(args)
-    text = json.dumps(result, indent=1)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text + "\n")
+    emit(result, args.out, indent=1)
     return 0
 
 

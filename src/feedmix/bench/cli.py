@@ -293,9 +293,33 @@ def register(sub: Any) -> None:
     )
     _forward(
         bsub,
+        "jobs",
+        "one batch job (the training-set build) on the local executor and as Ray tasks: wall time, same rows",
+        "feedmix.bench.jobs",
+    )
+    _forward(
+        bsub,
+        "shards",
+        "the content index in 1, 2 and 4 shard processes: recall@100, latency, CPU, one shard killed",
+        "feedmix.bench.shards",
+    )
+    _forward(
+        bsub,
+        "failover",
+        "kill a Redis Cluster master under load: acknowledged events lost? budget overspent?",
+        "feedmix.bench.failover",
+    )
+    _forward(
+        bsub,
         "api",
         "the same feed page over REST, GraphQL and gRPC in one run: p50/p99 and CPU per request",
         "feedmix.bench.api",
+    )
+    _forward(
+        bsub,
+        "balancer",
+        "N replicas behind HAProxy against one process (throughput, p99), and rolling restarts under load",
+        "feedmix.bench.balancer",
     )
     _add_scaling_command(bsub)
 

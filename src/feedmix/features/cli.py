@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
+
+from feedmix.features.aggregate_worker_cli import add_aggregate_worker_command
+from feedmix.jobs.cli_options import add_executor_options
 
 
 def cmd_features_list(args: argparse.Namespace) -> int:
@@ -29,31 +33,44 @@ def _add_features_list_command(fsub: Any) -> None:
 
 
 def cmd_features_training_set(args: argparse.Namespace) -> int:
+    from feedmix.config import ConfigFileError, FeedmixConfig
     from feedmix.features.offline.registry_specs import corpus_post_communities, read_post_communities
     from feedmix.features.offline.training_set import build_training_set
+    from feedmix.jobs.cli_options import executor_from_args
+
+    try:
+        cfg = FeedmixConfig.from_toml(args.config) if args.config else FeedmixConfig()
+        executor = executor_from_args(args, cfg.jobs_executor, cfg.jobs_ray_address)
+    except (ConfigFileError, ValueError) as exc:
+        print(f"feedmix features training-set: {exc}", file=sys.stderr)
+        return 2
 
     post_communities = None
     if args.post_communities:
         post_communities = read_post_communities(args.post_communities)
     elif args.posts:
-        from feedmix.config import FeedmixConfig
         from feedmix.corpus.reddit_corpus import RedditCorpus
         from feedmix.features.entity_keys import post_keys
 
         corpus = RedditCorpus.load(FeedmixConfig(posts=args.posts).posts_path())
         ids = [k.decode() for k in post_keys(corpus.ids).tolist()]
         post_communities = corpus_post_communities(ids, corpus.community.tolist(), corpus.communities)
-    summary = build_training_set(
-        args.events,
-        args.offline,
-        args.out,
-        args.label_window,
-        served_log_dir=args.served_log,
-        post_communities=post_communities,
-        work_dir=args.work_dir,
-        complete_only=args.complete_only,
-        progress=not args.quiet,
-    )
+    try:
+        summary = build_training_set(
+            args.events,
+            args.offline,
+            args.out,
+            args.label_window,
+            served_log_dir=args.served_log,
+            post_communities=post_communities,
+            work_dir=args.work_dir,
+            complete_only=args.complete_only,
+            progress=not args.quiet,
+            executor=executor,
+            partitions=args.partitions,
+        )
+    finally:
+        executor.close()
     print(json.dumps(summary, indent=2))
     return 0
 
@@ -89,6 +106,8 @@ def _add_training_set_command(fsub: Any) -> None:
         "--complete-only", action="store_true", help="drop impressions whose label window is still open"
     )
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument("--config", help="TOML config whose [jobs] section picks the executor")
+    add_executor_options(p)
     p.set_defaults(func=cmd_features_training_set)
 
 
@@ -97,3 +116,4 @@ def register(sub: Any) -> None:
     fsub = p.add_subparsers(dest="features_command", required=True)
     _add_training_set_command(fsub)
     _add_features_list_command(fsub)
+    add_aggregate_worker_command(fsub)

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -290,15 +290,23 @@ class EngagementAggregator:
 def _window_features(
     counts: _EntityCounts, keys: IntArray, now: float, wanted: set[str]
 ) -> dict[str, npt.NDArray[Any]]:
+    return window_feature_columns(counts.counters, lambda window: counts.totals(keys, window, now), wanted)
+
+
+def window_feature_columns(
+    windows: Iterable[str], totals_of: Callable[[str], IntArray], wanted: set[str]
+) -> dict[str, npt.NDArray[Any]]:
     """The columns of ``wanted`` features these rows have: ``<count>_<window>`` and ``ctr_<window>``
-    for each window the entity is counted over (a window no wanted feature reads is not summed)."""
+    for each window the entity is counted over (a window no wanted feature reads is not summed).
+    ``totals_of(window)`` gives the ``(rows, channels)`` totals; the shared aggregates use it too, so
+    rows written by aggregate workers equal the ones this process would write."""
     out: dict[str, npt.NDArray[Any]] = {}
-    for window in counts.counters:
+    for window in windows:
         names = [f"{kind}_{window}" for kind in COUNTS]
         ctr = f"ctr_{window}"
         if ctr not in wanted and not wanted.intersection(names):
             continue
-        t = counts.totals(keys, window, now)
+        t = totals_of(window)
         for channel, name in enumerate(names):
             if name in wanted:
                 out[name] = t[:, channel]

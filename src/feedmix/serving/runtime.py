@@ -28,7 +28,7 @@ from feedmix.corpus.community_graph import CommunityGraph
 from feedmix.corpus.reddit_corpus import RedditCorpus
 from feedmix.events.backends import open_event_log
 from feedmix.events.event_log import EventLog
-from feedmix.events.ingest import EventIngestor
+from feedmix.events.ingest import EventConsumer, EventIngestor
 from feedmix.events.replay import replay_recent
 from feedmix.experiments.experiments_runtime import ExperimentsRuntime, open_experiments
 from feedmix.features.aggregate_flusher import AggregateFlusher
@@ -37,12 +37,14 @@ from feedmix.features.definitions import default_registry
 from feedmix.features.offline.served_log import ServedFeatureLog
 from feedmix.features.offline_write_through import OfflineWriteThroughStore
 from feedmix.features.online_store import OnlineStore
+from feedmix.features.stored_post_counts import StoredPostCounts
 from feedmix.features.streaming_aggregates import EngagementAggregator, corpus_community_of
 from feedmix.products import PIPELINES
 from feedmix.products.components import FeedDeps, product_registry
 from feedmix.ranking.model_handle import ModelHandle
 from feedmix.ranking.multitask_ranker import MultiTaskRanker
 from feedmix.ranking.ranker_loading import PinnedRanker, ranker_handle
+from feedmix.retrieval.engagement_counts import EngagementCounts
 from feedmix.retrieval.served_indexes import RetrievalIndexes
 from feedmix.serving.feed_service import FeedService
 from feedmix.serving.shadow_runner import ShadowRunner, ShadowSpec
@@ -188,16 +190,27 @@ class Runtime:
                 )
             )
             aggregate_sink: OnlineStore = offline_history if offline_history is not None else online_store
-            aggregator = EngagementAggregator(corpus_community_of(corpus), corpus.communities)
             recent = RecentEngagements()
+            # inline: this process counts what it ingests and writes the rows (one server); workers:
+            # it only logs events, aggregate workers count them in Redis and write the rows, and
+            # exploration reads the counts back from those rows
+            aggregator = flusher = None
+            engagement: EngagementCounts
+            if cfg.feature_aggregates == "inline":
+                aggregator = EngagementAggregator(corpus_community_of(corpus), corpus.communities)
+                engagement = aggregator
+            else:
+                engagement = StoredPostCounts(online_store)
+            consumers: list[EventConsumer] = [c for c in (aggregator, recent) if c is not None]
             if cfg.feature_replay_window_s > 0:  # before serving: counts as they were before the restart
                 try:
-                    replay_recent(event_log, [aggregator, recent], time.time(), cfg.feature_replay_window_s)
+                    replay_recent(event_log, consumers, time.time(), cfg.feature_replay_window_s)
                 except Exception:  # an unreachable log must not stop the feed; counts start from zero
                     log.warning("could not replay the event log into the aggregates", exc_info=True)
-            flusher = _opened(
-                stack, AggregateFlusher(aggregator, aggregate_sink, cfg.feature_flush_interval_s)
-            )
+            if aggregator is not None:
+                flusher = _opened(
+                    stack, AggregateFlusher(aggregator, aggregate_sink, cfg.feature_flush_interval_s)
+                )
             served_log = _opened(stack, ServedFeatureLog(cfg.feature_log_dir))
             # builds the content index if missing; its watcher and the ranker's stop first on close
             indexes = _opened(
@@ -207,6 +220,7 @@ class Runtime:
                     corpus,
                     build_on_start=cfg.index_build_on_start,
                     build_kind=cfg.index_build_kind,
+                    shards=cfg.index_shards,
                 ),
             )
             ranker = _opened(stack, ranker_handle(cfg.ranking_registry_dir, cfg.ranking_runtime))
@@ -217,7 +231,7 @@ class Runtime:
                 users=population,
                 seen=seen,
                 sessions=sessions,
-                engagement=aggregator,
+                engagement=engagement,
                 online_store=online_store,
                 served_feature_log=served_log,
                 content_index=indexes.content,
@@ -253,7 +267,7 @@ class Runtime:
                 graph=graph,
                 population=population,
                 event_log=event_log,
-                ingestor=EventIngestor(event_log, seen, consumers=[aggregator, recent]),
+                ingestor=EventIngestor(event_log, seen, consumers=consumers),
                 pipelines=pipelines,
                 executor=executor,
                 feeds=feeds,
