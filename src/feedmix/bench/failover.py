@@ -73,7 +73,7 @@ def _campaign_on(cluster: LocalCluster, port: int, tag: str) -> str:
 
 
 def run_failover(
-    wait_replicas: int, before_s: float = 3.0, after_s: float = 4.0, writers: int = 4, budget: int = 20_000
+    wait_replicas: int, before_s: float = 3.0, after_s: float = 4.0, writers: int = 4, budget: int = 10_000
 ) -> FailoverResult:
     cluster = LocalCluster(masters=3, replicas=1, node_timeout_ms=1000)
     try:
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--before-s", type=float, default=3.0, help="load before the kill")
     ap.add_argument("--after-s", type=float, default=4.0, help="load after the failover")
     ap.add_argument("--writers", type=int, default=4, help="writer threads")
-    ap.add_argument("--budget", type=int, default=20_000, help="the small campaign's daily budget")
+    ap.add_argument("--budget", type=int, default=10_000, help="the small campaign's daily budget")
     ap.add_argument("--out", help="also write the JSON here")
     args = ap.parse_args(argv)
     results: list[dict[str, Any]] = []
