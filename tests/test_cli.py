@@ -38,6 +38,7 @@ EXPECTED = {
         "bench scaling",
         "bench balancer",
         "bench failover",
+        "bench ingest",
         "cost",
     },
     "feedmix.eval.cli": {

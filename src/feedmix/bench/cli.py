@@ -305,6 +305,12 @@ def register(sub: Any) -> None:
     )
     _forward(
         bsub,
+        "ingest",
+        "aggregate workers draining the event stream: events per second with 1 and 2 workers",
+        "feedmix.bench.ingest",
+    )
+    _forward(
+        bsub,
         "failover",
         "kill a Redis Cluster master under load: acknowledged events lost? budget overspent?",
         "feedmix.bench.failover",
