@@ -123,3 +123,23 @@ def test_missing_series_and_no_requests_give_none_not_errors() -> None:
         server_breakdown(parse_snapshot(BEFORE), parse_snapshot(AFTER), 0)["server_cpu_ms_per_request"]
         is None
     )
+
+
+def test_cache_requests_become_counts_and_a_hit_rate() -> None:
+    kind = "# TYPE feedmix_cache_requests_total counter\n"
+    before = parse_snapshot(
+        kind
+        + 'feedmix_cache_requests_total{cache="trending",result="hit"} 10.0\n'
+        + 'feedmix_cache_requests_total{cache="trending",result="miss"} 5.0\n'
+    )
+    after = parse_snapshot(
+        kind
+        + 'feedmix_cache_requests_total{cache="trending",result="hit"} 100.0\n'
+        + 'feedmix_cache_requests_total{cache="trending",result="miss"} 10.0\n'
+        + 'feedmix_cache_requests_total{cache="trending",result="error"} 2.0\n'
+        + 'feedmix_cache_requests_total{cache="other",result="miss"} 3.0\n'
+    )
+    caches = server_breakdown(before, after, requests=10)["caches"]
+    # 90 hits of 95 asked; the 2 errors were filled, so they are among the 5 misses, not extra
+    assert caches["trending"] == {"hit": 90, "miss": 5, "error": 2, "hit_rate": round(90 / 95, 4)}
+    assert caches["other"] == {"miss": 3, "hit_rate": 0.0}

@@ -110,6 +110,7 @@ def _bench_reference(args: argparse.Namespace) -> int:
             floor_requests=args.floor_requests,
             plot_path=args.plot,
             progress=not args.quiet,
+            cache_url=args.cache_url,
         )
     text = json.dumps(result, indent=2)
     if args.out:
@@ -243,6 +244,11 @@ def register(sub: Any) -> None:
         b.add_argument("--state", default="var/bench/reference", help="the reference scenario's state dir")
         b.add_argument("--prepare-only", action="store_true", help="reference: build the state, no load")
         b.add_argument("--floor-requests", type=int, default=200, help="reference: requests replayed alone")
+        b.add_argument(
+            "--cache-url",
+            default="memory://",
+            help="reference: the server's [cache] url (none:// runs it without a cache)",
+        )
         b.add_argument("--users", type=int, default=500, help="distinct simulated users to cycle through")
         b.add_argument("--limit", type=int, default=25)
         b.add_argument("--out", help="also write the JSON here")

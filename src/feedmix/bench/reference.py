@@ -95,8 +95,10 @@ def reference_config(
     port: int = 8000,
     candidates: int | None = None,
     posts: str | None = None,
+    cache_url: str = "memory://",
 ) -> Any:
-    """The serving config of the scenario (a :class:`~feedmix.config.FeedmixConfig`)."""
+    """The serving config of the scenario (a :class:`~feedmix.config.FeedmixConfig`); ``cache_url``
+    is the shareable-work cache (``none://`` measures the scenario without one)."""
     from feedmix.config import FeedmixConfig
 
     state = Path(state_dir).resolve()
@@ -111,6 +113,7 @@ def reference_config(
         index_watch_interval_s=0.0,
         ranking_watch_interval_s=0.0,
         pipeline_params={"home": candidate_budget_params(candidates or scenario.candidates)},
+        cache_url=cache_url,
     )
 
 
@@ -224,6 +227,7 @@ def run_reference(
     floor_reps: int = 5,
     plot_path: str | Path | None = None,
     progress: bool = True,
+    cache_url: str = "memory://",
 ) -> dict[str, Any]:
     """Prepare if needed, serve the scenario from a separate process under open-loop load, then
     measure the floor in this process on the same state and users; returns the JSON report.
@@ -236,7 +240,7 @@ def run_reference(
 
     prep = prepare_reference(state_dir, scenario, progress=progress)
     state = Path(state_dir).resolve()
-    cfg = reference_config(state, scenario, port=port)
+    cfg = reference_config(state, scenario, port=port, cache_url=cache_url)
     config_path = write_config_toml(cfg, state / "feedmix.toml")
     users = scenario.request_user_ids()
     cmd = [sys.executable, "-m", "feedmix.cli", "serve", "--config", str(config_path), "--port", str(port)]
@@ -263,6 +267,8 @@ def run_reference(
     return {
         "scenario": {**dataclasses.asdict(scenario), "features_per_candidate": feature_count()},
         "config": str(config_path),
+        "cache_url": cache_url,
+        "caches": load.get("caches", {}),
         "prepared": prep,
         "latency_ms": load["latency_ms"],
         "server_cpu_ms_per_request": cpu,

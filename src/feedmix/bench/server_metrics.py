@@ -26,6 +26,7 @@ STAGE_LATENCY = "feedmix_stage_latency_seconds"
 STAGE_CPU = "feedmix_stage_cpu_seconds_total"
 COMPONENT_LATENCY = "feedmix_component_latency_seconds"
 COMPONENT_CPU = "feedmix_component_cpu_seconds_total"
+CACHE_REQUESTS = "feedmix_cache_requests_total"
 
 
 def parse_snapshot(text: str) -> Snapshot:
@@ -136,7 +137,18 @@ def server_breakdown(before: Snapshot, after: Snapshot, requests: int) -> dict[s
         if v > 0
     ]
 
+    caches: dict[str, dict[str, float | int | None]] = {}
+    for (cache, result), count in sorted(
+        _by(_deltas(before, after, CACHE_REQUESTS), "cache", "result").items()
+    ):
+        caches.setdefault(cache, {})[result] = int(count)
+    for counts in caches.values():
+        # a key the cache could not answer ("error") is then filled, and counted as a miss too
+        asked = sum(int(counts.get(r) or 0) for r in ("hit", "miss", "coalesced"))
+        counts["hit_rate"] = round(int(counts.get("hit") or 0) / asked, 4) if asked else None
+
     return {
+        "caches": caches,
         "server_cpu_s": cpu_s,
         "server_cpu_ms_per_request": cpu_ms_per_request,
         "pipeline_ms_mean": pipeline_ms_mean,

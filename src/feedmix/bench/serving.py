@@ -412,6 +412,7 @@ def _report(
     plot_path: str | Path | None,
 ) -> dict[str, Any]:
     server: dict[str, Any] = breakdown or {
+        "caches": {},
         "server_cpu_s": None,
         "server_cpu_ms_per_request": None,
         "pipeline_ms_mean": None,
@@ -436,6 +437,7 @@ def _report(
         "service_ms": result.service.as_dict(),
         "server_cpu_ms_per_request": server["server_cpu_ms_per_request"],
         "server_cpu_s": server["server_cpu_s"],
+        "caches": server["caches"],
         "pipeline_ms_mean": server["pipeline_ms_mean"],
         "pipelines": server["pipelines"],
         "stages": server["stages"],

@@ -68,7 +68,12 @@ def open_cache(url: str) -> Cache:
     * ``memory://?max_entries=100000`` - in-process LRU
     * ``redis://host:6379/0?prefix=feedmix&timeout_ms=50&connect_timeout_ms=50``
     * ``memcached://host:11211?prefix=feedmix&timeout_ms=50&connect_timeout_ms=50``
+    * ``none://`` - no cache: every read computes (caching off, or a measurement's baseline)
     """
+    if url.startswith("none://"):
+        from feedmix.stores.no_cache import NoCache
+
+        return NoCache()
     if url.startswith("memory://"):
         from feedmix.stores.memory_cache import MemoryCache
 
@@ -81,4 +86,4 @@ def open_cache(url: str) -> Cache:
         from feedmix.stores.memcached_cache import MemcachedCache
 
         return MemcachedCache.from_url(url)
-    raise ValueError(f"unsupported cache URL {url!r} (use memory://, redis:// or memcached://)")
+    raise ValueError(f"unsupported cache URL {url!r} (use memory://, redis://, memcached:// or none://)")
