@@ -76,3 +76,43 @@ def test_close_releases_every_resource_once_in_reverse_order(
     rt.close()
     rt.close()  # a second close is a no-op
     assert spy.closed == spy.opened[::-1]
+
+
+def test_workers_mode_counts_nothing_in_process_and_follows_the_shared_log(
+    tmp_path: Path, redis_url: str, redis_prefix: str
+) -> None:
+    """A replica in workers mode: no in-process aggregator or flusher; the recent engagements see an
+    event another replica logged (it reaches this one through the shared log, not its ingestion)."""
+    import time
+
+    from feedmix.events.backends import open_event_log
+    from feedmix.events.post_ids import int_to_post_id
+    from feedmix.events.schema import Event
+
+    cfg = FeedmixConfig(
+        state_dir=str(tmp_path / "state"),
+        users=50,
+        event_log=f"{redis_url}?stream={redis_prefix}",
+        feature_aggregates="workers",
+        feature_aggregates_url=f"{redis_url}?namespace={redis_prefix}:agg",
+        feature_store=f"{redis_url}?prefix={redis_prefix}",
+        feature_offline_dir="off",
+        signals_corpus="off",
+        experiments_enabled=False,
+    )
+    rt = Runtime.build(cfg)
+    try:
+        assert rt.aggregator is None and rt.flusher is None
+        post = int_to_post_id(int(rt.corpus.ids[0]))
+        other_replica = open_event_log(cfg.event_log)
+        other_replica.append(
+            [Event(event_id="elsewhere", type="click", user_id="u0007", post_id=post, ts=1.0)]
+        )
+        other_replica.close()
+        assert rt.recent_engagements is not None
+        deadline = time.monotonic() + 10
+        while not len(rt.recent_engagements.get("u0007")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert rt.recent_engagements.get("u0007").tolist() == [int(rt.corpus.ids[0])]
+    finally:
+        rt.close()

@@ -28,6 +28,8 @@ class ReplayResult:
     read: int
     applied: int
     seconds: float
+    #: the last offset read: where a ``LogTailer`` continues from
+    last_offset: int = 0
 
 
 def replay_recent(
@@ -56,6 +58,6 @@ def replay_recent(
             for consumer in consumers:
                 consumer.apply(recent, now)
             applied += len(recent)
-    result = ReplayResult(read=read, applied=applied, seconds=time.perf_counter() - t0)
+    result = ReplayResult(read=read, applied=applied, seconds=time.perf_counter() - t0, last_offset=after)
     log.info("replayed %d of %d logged events into the aggregates in %.2f s", applied, read, result.seconds)
     return result

@@ -29,6 +29,7 @@ from feedmix.corpus.reddit_corpus import RedditCorpus
 from feedmix.events.backends import open_event_log
 from feedmix.events.event_log import EventLog
 from feedmix.events.ingest import EventConsumer, EventIngestor
+from feedmix.events.log_tailer import LogTailer
 from feedmix.events.replay import replay_recent
 from feedmix.experiments.experiments_runtime import ExperimentsRuntime, open_experiments
 from feedmix.features.aggregate_flusher import AggregateFlusher
@@ -201,13 +202,20 @@ class Runtime:
                 engagement = aggregator
             else:
                 engagement = StoredPostCounts(online_store)
-            consumers: list[EventConsumer] = [c for c in (aggregator, recent) if c is not None]
+            # workers mode: a user's events arrive through any replica, so the recent engagements
+            # follow the shared log (a LogTailer) instead of this replica's own ingestion
+            in_process: list[EventConsumer] = [aggregator, recent] if aggregator is not None else [recent]
+            consumers = in_process if aggregator is not None else []
+            replayed_to = 0
             if cfg.feature_replay_window_s > 0:  # before serving: counts as they were before the restart
                 try:
-                    replay_recent(event_log, consumers, time.time(), cfg.feature_replay_window_s)
+                    replayed = replay_recent(event_log, in_process, time.time(), cfg.feature_replay_window_s)
+                    replayed_to = replayed.last_offset
                 except Exception:  # an unreachable log must not stop the feed; counts start from zero
                     log.warning("could not replay the event log into the aggregates", exc_info=True)
-            if aggregator is not None:
+            if aggregator is None:
+                _opened(stack, LogTailer(event_log, [recent], after=replayed_to).start())
+            else:
                 flusher = _opened(
                     stack, AggregateFlusher(aggregator, aggregate_sink, cfg.feature_flush_interval_s)
                 )

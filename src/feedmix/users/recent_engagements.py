@@ -5,8 +5,9 @@ so a feed follows what a user is into today without waiting for a retrain. This 
 :class:`~feedmix.events.ingest.EventIngestor` keeps, per user, the last ``per_user`` positive posts
 (click, upvote), newest first; a hide or downvote of a post takes it out again. Users are evicted
 least recently active first beyond ``max_users``, so memory is bounded (about 0.5 KB per user at 50
-posts). In process like the streaming aggregates: each replica knows the events it ingested, which is
-what "recent" needs; nothing is replayed from the log at startup.
+posts). In process: a server rebuilds it at startup from the log's recent events, then keeps it from
+the events it ingests (one server), or, with the aggregates in workers mode (several replicas, a
+user's events arriving through any of them), from the shared log itself (``events.log_tailer``).
 """
 
 from __future__ import annotations
