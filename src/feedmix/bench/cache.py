@@ -108,7 +108,7 @@ def _post_rows(args: argparse.Namespace, corpus: Any, backends: dict[str, str]) 
     store.write("post", keys, {n: rng.integers(0, 1000, size=len(ids)) for n in names}, ts=time.time())
 
     def rows(post_keys_: list[bytes]) -> list[Any]:
-        read = store.read("post", post_keys_, names)
+        read = store.read("post", np.asarray(post_keys_, dtype=keys.dtype), names)
         table = np.column_stack([read.columns[n].astype(np.float64) for n in names])
         return list(table)
 
