@@ -16,4 +16,5 @@ def test_the_ranker_is_trained_and_scored_with_and_without_the_signals(tmp_path:
     assert {"click", "upvote", "hide"} <= set(out["auc"])
     for head in out["auc"].values():
         assert 0.0 <= head["with_signals"] <= 1.0 and 0.0 <= head["without"] <= 1.0
-        assert abs(head["change"] - (head["with_signals"] - head["without"])) <= 1e-4  # each rounded
+        # three values, each rounded to 4 places: they may disagree by up to 1.5e-4
+        assert abs(head["change"] - (head["with_signals"] - head["without"])) <= 1.5e-4 + 1e-12
