@@ -18,7 +18,13 @@ from feedmix.serving.runtime import Runtime
 
 def _runtime(tmp_path: Path, seen: str, sessions: str) -> Runtime:
     cfg = FeedmixConfig(
-        state_dir=str(tmp_path), users=50, event_log="memory://", seen_store=seen, session_store=sessions
+        state_dir=str(tmp_path),
+        users=50,
+        event_log="memory://",
+        seen_store=seen,
+        session_store=sessions,
+        # what degrades here must be Redis, never a slow machine running out the 250 ms deadline
+        pipeline_params={"home": {"pipeline.deadline_ms": 10_000.0}},
     )
     return Runtime.build(cfg)
 
