@@ -61,7 +61,14 @@ def store(open_store: Callable[[], SqlExperimentStore]) -> SqlExperimentStore:
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
     """The demo service with experiments on (SQLite store and exposure log in its state dir)."""
-    rt = Runtime.build(FeedmixConfig(state_dir=str(tmp_path_factory.mktemp("state")), users=300))
+    # a long home deadline: these tests check what fails and what is served, which must not depend on
+    # how loaded the machine is (tests of the deadline itself set pipeline.deadline_ms per request)
+    cfg = FeedmixConfig(
+        state_dir=str(tmp_path_factory.mktemp("state")),
+        users=300,
+        pipeline_params={"home": {"pipeline.deadline_ms": 10_000.0}},
+    )
+    rt = Runtime.build(cfg)
     yield rt
     rt.close()
 

@@ -14,7 +14,12 @@ from feedmix.serving.runtime import Runtime
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
     state = tmp_path_factory.mktemp("state")
-    rt = Runtime.build(FeedmixConfig(state_dir=str(state), users=300))
+    # a long home deadline: these tests check what fails and what is served, which must not depend on
+    # how loaded the machine is (tests of the deadline itself set pipeline.deadline_ms per request)
+    cfg = FeedmixConfig(
+        state_dir=str(state), users=300, pipeline_params={"home": {"pipeline.deadline_ms": 10_000.0}}
+    )
+    rt = Runtime.build(cfg)
     yield rt
     rt.close()
 

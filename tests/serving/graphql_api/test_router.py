@@ -29,9 +29,7 @@ def test_the_home_feed_is_the_rest_feed_as_a_connection(client: TestClient) -> N
     body = gql(client, HOME, {"userId": "u0001", "first": 25})
     assert "errors" not in body, body
     feed = body["data"]["feed"]
-    assert len(feed["edges"]) == 25 and feed["pageInfo"]["hasNextPage"]
-    # whether a stage ran out of time depends on the machine's load: only its type is asserted
-    assert isinstance(feed["degraded"], bool)
+    assert len(feed["edges"]) == 25 and feed["pageInfo"]["hasNextPage"] and feed["degraded"] is False
     posts = [e["node"] for e in feed["edges"] if e["node"]["__typename"] == "Post"]
     assert posts and all(p["why"]["source"] and p["why"]["scoreParts"] for p in posts)
     assert [e["position"] for e in feed["edges"]] == list(range(25))
