@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from feedmix.bench.scaling import free_port
+from feedmix.bench.ports import free_port
 
 PROCESS_CPU_S = 0.003
 PIPELINE_WALL_S = 0.002

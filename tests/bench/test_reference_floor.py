@@ -13,6 +13,7 @@ import pytest
 
 import feedmix.components.candidate_hydrators.online_features_hydrator as hydrator_module
 from feedmix.bench.floor import KernelRecorder, measure_floor, overhead_ratio
+from feedmix.bench.ports import free_port
 from feedmix.bench.reference import (
     MARKER,
     ReferenceScenario,
@@ -23,7 +24,6 @@ from feedmix.bench.reference import (
     run_reference,
     write_config_toml,
 )
-from feedmix.bench.scaling import free_port
 from feedmix.config import FeedmixConfig
 from feedmix.ranking.ranker_features import ranker_feature_names
 from feedmix.serving.runtime import Runtime

@@ -118,7 +118,7 @@ def _wait_healthy(url: str, proc: subprocess.Popen[str]) -> None:
 
 @pytest.fixture
 def deployment(tmp_path: Path, redis_url: str, redis_prefix: str) -> Iterator[tuple[Path, list[str]]]:
-    from tests.e2e.test_server_process import free_port
+    from feedmix.bench.ports import free_port
 
     config = _config(tmp_path, redis_url, redis_prefix)
     env = {**os.environ, "FEEDMIX_STATE_DIR": str(tmp_path / "state")}

@@ -14,7 +14,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import string
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from typing import Any
 import httpx
 
 from feedmix.bench.haproxy_runtime import HaproxyRuntime
+from feedmix.bench.ports import free_port
 from feedmix.bench.serving import ServerProcess
 from feedmix.config import FeedmixConfig
 
@@ -34,12 +34,6 @@ TEMPLATE = Path(__file__).resolve().parents[3] / "ops" / "haproxy" / "haproxy.cf
 BACKEND = "feedmix"
 #: seconds a stopping replica gets to finish its requests (feedmix's own grace is 30 s)
 STOP_GRACE_S = 40.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

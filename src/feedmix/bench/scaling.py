@@ -48,7 +48,6 @@ import os
 import platform
 import resource
 import shutil
-import socket
 import sys
 import time
 from collections import defaultdict
@@ -60,6 +59,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from tqdm import tqdm
 
+from feedmix.bench.ports import free_port
 from feedmix.bench.scaling_defaults import (
     DEFAULT_CANDIDATES,
     DEFAULT_CORPUS_SIZES,
@@ -493,13 +493,6 @@ def _isolated(fn: Callable[..., R], *args: Any) -> R:
 
 
 # -- the processes sweep (HTTP) ------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @contextlib.contextmanager

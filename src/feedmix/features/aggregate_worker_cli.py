@@ -26,6 +26,7 @@ def cmd_aggregate_worker(args: argparse.Namespace) -> int:
     from feedmix.features.offline_write_through import OfflineWriteThroughStore
     from feedmix.features.online_store import OnlineStore
     from feedmix.features.streaming_aggregates import corpus_community_of
+    from feedmix.stores.url_options import without_query
 
     try:
         cfg = FeedmixConfig.from_toml(args.config) if args.config else FeedmixConfig()
@@ -65,7 +66,7 @@ def cmd_aggregate_worker(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     print(
-        f"feedmix: aggregate worker {consumer} reading {stream_name(cfg.event_log)}",
+        f"feedmix: aggregate worker {consumer} reading as group {args.group}: {without_query(cfg.event_log)}",
         file=sys.stderr,
         flush=True,
     )
@@ -78,12 +79,6 @@ def cmd_aggregate_worker(args: argparse.Namespace) -> int:
             closing.close()
     print(f"feedmix: aggregate worker {consumer} stopped: {stats}", file=sys.stderr, flush=True)
     return 0
-
-
-def stream_name(url: str) -> str:
-    return url.split("?", 1)[0] + (
-        f" stream {url.split('stream=', 1)[1].split('&')[0]}" if "stream=" in url else ""
-    )
 
 
 def _report(worker: Any, stream: Any, stop: threading.Event, every_s: float) -> None:

@@ -222,7 +222,7 @@ class SharedAggregates:
 
     def totals(self, entity: Entity, keys: Sequence[str], window: str, q: float) -> IntArray:
         """``(len(keys), channels)`` counts in ``window`` at time ``q``; zeros for unknown keys."""
-        return _totals(self._read(entity, keys), window, q)
+        return _totals([_parse(h) for h in self._read(entity, keys)], window, q)
 
     def post_counts(
         self, post_ids: npt.ArrayLike, window: str, q: float | None = None
@@ -278,10 +278,10 @@ class SharedAggregates:
             keys = by_entity.get(entity)
             if not keys:
                 continue
-            hashes = self._read(entity, keys)
+            cells = [_parse(h) for h in self._read(entity, keys)]  # parsed once, read per window
             windows = ENTITY_WINDOWS[entity]
             wanted = {d.name for d in store.registry.by_entity(entity)}
-            columns = window_feature_columns(windows, lambda w, h=hashes: _totals(h, w, now), wanted)  # type: ignore[misc]
+            columns = window_feature_columns(windows, lambda w, c=cells: _totals(c, w, now), wanted)  # type: ignore[misc]
             try:
                 if columns:
                     store.write(entity, keys, columns, ts=now)
@@ -289,8 +289,8 @@ class SharedAggregates:
                 client.sadd(self._dirty, *(f"{entity}\t{k}" for k in keys))
                 raise
             written[entity] = len(keys)
-            for key, h in zip(keys, hashes, strict=True):
-                next_due[f"{entity}\t{key}"] = _next_exit(h, windows, now)
+            for key, c in zip(keys, cells, strict=True):
+                next_due[f"{entity}\t{key}"] = _next_exit(c, windows, now)
         pipe = client.pipeline(transaction=False)
         live = {m: t for m, t in next_due.items() if math.isfinite(t)}
         if live:
@@ -311,7 +311,10 @@ def _ring(window: str) -> int:
     return int(window_s / bucket_s) * len(CHANNELS)
 
 
-def _parse(h: dict[bytes, bytes]) -> list[tuple[str, int, int, int]]:
+Cells = list[tuple[str, int, int, int]]  # (window, bucket, channel, count) of one entity
+
+
+def _parse(h: dict[bytes, bytes]) -> Cells:
     out = []
     for f, v in h.items():
         window, bucket, channel = f.decode().split(":")
@@ -319,25 +322,25 @@ def _parse(h: dict[bytes, bytes]) -> list[tuple[str, int, int, int]]:
     return out
 
 
-def _totals(hashes: Sequence[dict[bytes, bytes]], window: str, q: float) -> IntArray:
+def _totals(cells: Sequence[Cells], window: str, q: float) -> IntArray:
     """The window semantics of ``WindowCounter``: a bucket ``b`` counts at ``q`` iff
     ``floor(q/bucket_s) - n < b <= floor(q/bucket_s)``."""
     window_s, bucket_s = BUCKETS[window]
     head = math.floor(q / bucket_s)
     low = head - int(window_s / bucket_s)
-    out = np.zeros((len(hashes), len(CHANNELS)), dtype=np.int64)
-    for row, h in enumerate(hashes):
-        for w, bucket, channel, count in _parse(h):
+    out = np.zeros((len(cells), len(CHANNELS)), dtype=np.int64)
+    for row, entity_cells in enumerate(cells):
+        for w, bucket, channel, count in entity_cells:
             if w == window and low < bucket <= head:
                 out[row, channel] += count
     return out
 
 
-def _next_exit(h: dict[bytes, bytes], windows: Sequence[str], now: float) -> float:
+def _next_exit(cells: Cells, windows: Sequence[str], now: float) -> float:
     """When this entity's row next changes with no new event: the earliest time a bucket still
     counting in one of its windows leaves that window; infinity when nothing counts any more."""
     soonest = math.inf
-    for w, bucket, _, count in _parse(h):
+    for w, bucket, _, count in cells:
         if w in windows and count and bucket >= _oldest_kept(w, now):
             soonest = min(soonest, _exit_time(w, bucket))
     return soonest
